@@ -2,6 +2,8 @@
 
 #include "kernels/cuda_check.hpp"
 
+#include "core/types.hpp"
+
 namespace tconv {
 
 bool gpu_available(std::string* why) {
@@ -39,6 +41,7 @@ Context::~Context() {
 }
 
 cublasHandle_t Context::cublas() {
+  if (host_only()) throw Error("cublas: no GPU in a host-only context");
   if (!cublas_) {
     TCONV_CUBLAS_CHECK(cublasCreate(&cublas_));
     TCONV_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
@@ -47,6 +50,7 @@ cublasHandle_t Context::cublas() {
 }
 
 cusparseHandle_t Context::cusparse() {
+  if (host_only()) throw Error("cusparse: no GPU in a host-only context");
   if (!cusparse_) {
     TCONV_CUSPARSE_CHECK(cusparseCreate(&cusparse_));
     TCONV_CUSPARSE_CHECK(cusparseSetStream(cusparse_, stream_));
@@ -55,6 +59,7 @@ cusparseHandle_t Context::cusparse() {
 }
 
 cudnnHandle_t Context::cudnn() {
+  if (host_only()) throw Error("cudnn: no GPU in a host-only context");
   if (!cudnn_) {
     TCONV_CUDNN_CHECK(cudnnCreate(&cudnn_));
     TCONV_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
@@ -62,6 +67,9 @@ cudnnHandle_t Context::cudnn() {
   return cudnn_;
 }
 
-void Context::synchronize() { TCONV_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void Context::synchronize() {
+  if (host_only()) return;
+  TCONV_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
 
 }  // namespace tconv

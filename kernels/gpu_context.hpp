@@ -19,6 +19,11 @@ class Context {
  public:
   // Throws tconv::Error ("no CUDA device: ...") when there is no usable GPU.
   explicit Context(int device = 0);
+  // For the CPU references: touches no GPU; stream() is null and asking for a library handle
+  // throws tconv::Error.
+  struct HostOnly {};
+  explicit Context(HostOnly) : device_(-1) {}
+  bool host_only() const { return device_ < 0; }
   ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
