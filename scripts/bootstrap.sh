@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# One command for a fresh machine: installs what is missing, builds, and runs the main job.
+#   scripts/bootstrap.sh            install + build + run the built-in suites (GPU) and plot them
+#   scripts/bootstrap.sh --build    install + build only
+# Environment: BUILD_DIR (default build), CUDA_ARCHS (default: CMake's, sm_80 + sm_90),
+#              BENCH_ARGS (extra tconv_bench arguments), CUDNN_ROOT (where cuDNN lives).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+mode=run
+case "${1:-}" in
+  --build) mode=build ;;
+  "") ;;
+  *) echo "bootstrap.sh: unknown argument '$1' (use --build or nothing)" >&2; exit 2 ;;
+esac
+
+need() { command -v "$1" >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif need sudo; then sudo "$@"; else return 1; fi; }
+
+# 1. Toolchain that no package manager here can provide.
+if ! need nvcc; then
+  for d in /usr/local/cuda/bin /usr/local/cuda-13.0/bin; do [ -x "$d/nvcc" ] && export PATH="$d:$PATH"; done
+fi
+need nvcc || { echo "bootstrap.sh: nvcc not found: install the CUDA toolkit (12.x or 13.x) and put it on PATH" >&2; exit 1; }
+
+# 2. Debian packages: CMake, Google Benchmark, GoogleTest.
+missing=()
+need cmake || missing+=(cmake)
+for pkg in libbenchmark-dev libgtest-dev; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap.sh: installing ${missing[*]}"
+  if need apt-get; then
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+      || { echo "bootstrap.sh: could not install ${missing[*]} (need root or sudo)" >&2; exit 1; }
+  else
+    echo "bootstrap.sh: please install ${missing[*]} (no apt-get here)" >&2; exit 1
+  fi
+fi
+
+# 3. Python packages for the scripts and their tests.
+if ! python3 -c "import numpy, pandas, matplotlib, pytest" >/dev/null 2>&1; then
+  echo "bootstrap.sh: installing scripts/requirements.txt"
+  python3 -m pip install -q --disable-pip-version-check -r scripts/requirements.txt
+fi
+
+# 4. Build.
+cmake_args=(-S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release)
+[ -n "${CUDA_ARCHS:-}" ] && cmake_args+=("-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHS}")
+[ -n "${CUDNN_ROOT:-}" ] && cmake_args+=("-DCUDNN_ROOT=${CUDNN_ROOT}")
+cmake "${cmake_args[@]}" >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)"
+[ "$mode" = build ] && exit 0
+
+# 5. The main job: every built-in suite on the GPU, then the plots.
+if ! "$BUILD_DIR/tconv_bench" --list-suites >/dev/null 2>&1; then
+  echo "bootstrap.sh: $BUILD_DIR/tconv_bench was not built (see the CMake warnings)" >&2; exit 1
+fi
+if ! need nvidia-smi || ! nvidia-smi -L >/dev/null 2>&1; then
+  echo "bootstrap.sh: built; no GPU on this machine, so the benchmark cannot run here."
+  echo "Here is the matrix view instead (build/tconv explain):"
+  "$BUILD_DIR/tconv" explain | head -40
+  exit 0
+fi
+out=${OUT_DIR:-results/local}
+mkdir -p "$out"
+# shellcheck disable=SC2086
+"$BUILD_DIR/tconv_bench" --csv "$out/results.csv" ${BENCH_ARGS:-}
+python3 scripts/plot.py "$out/results.csv" --out "$out/plots"
+echo "bootstrap.sh: results in $out/results.csv, plots in $out/plots/"
