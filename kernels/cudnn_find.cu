@@ -1,4 +1,157 @@
-#include "kernels/stub_impl.hpp"
+// cudnn_find: cuDNN's legacy backward-data with the algorithm cuDNN itself measures fastest:
+// cudnnFindConvolutionBackwardDataAlgorithmEx runs every algorithm on the real operands in
+// prepare() and the fastest successful one whose math type respects the dtype (no TF32 for fp32,
+// no fp32->fp16 down-conversion) is kept. This is what PyTorch does with
+// torch.backends.cudnn.benchmark = True, so it is the "best cuDNN legacy" row.
+//
+// Extra memory: the chosen algorithm's workspace. Find itself gets the largest workspace any
+// algorithm asks for, capped by the memory budget (halved until it can be allocated), and it is
+// shrunk to the winner's need afterwards.
+// Limits: as cudnn_algo* (output_padding >= stride not expressible); not_supported when no
+// algorithm succeeds.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/cudnn_common.hpp"
+#include "kernels/gpu_context.hpp"
+
 namespace tconv {
-std::unique_ptr<Implementation> make_cudnn_find() { return std::make_unique<StubImpl>("cudnn_find"); }
+namespace {
+
+class CudnnFind : public Implementation {
+ public:
+  ~CudnnFind() override { release(); }
+
+  std::string name() const override { return "cudnn_find"; }
+  std::string summary() const override {
+    return "cuDNN legacy backward-data, fastest algorithm by cudnnFind...AlgorithmEx";
+  }
+
+  Support can_implement(const Problem& p, const Config& cfg) const override {
+    Support s = dnn::dtype_support(cfg);
+    if (!s.ok) return s;
+    return dnn::dgrad_shape_support(p);
+  }
+
+  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
+    release();
+    descs_ = std::make_unique<dnn::LegacyConv>();
+    dnn::build_dgrad(*descs_, p, cfg);
+    cudnnHandle_t h = ctx.cudnn();
+    const cudnnMathType_t requested = descs_->conv.math();
+
+    // Workspace for the search: the most any algorithm wants, within the budget.
+    size_t want = 0;
+    for (int a = 0; a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; ++a) {
+      size_t bytes = 0;
+      if (cudnnGetConvolutionBackwardDataWorkspaceSize(
+              h, descs_->filter.get(), descs_->in.get(), descs_->conv.get(), descs_->out.get(),
+              cudnnConvolutionBwdDataAlgo_t(a), &bytes) == CUDNN_STATUS_SUCCESS)
+        want = std::max(want, bytes);
+    }
+    size_t ws = std::min(want, ctx.memory_budget());
+    while (ws > 0 && !dnn::try_allocate(workspace_, ws)) ws /= 2;
+
+    int max_count = 0;
+    TCONV_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max_count));
+    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(size_t(std::max(max_count, 1)));
+    int returned = 0;
+    TCONV_CUDNN_REFUSABLE(
+        cudnnFindConvolutionBackwardDataAlgorithmEx(
+            h, descs_->filter.get(), t.w, descs_->in.get(), t.x, descs_->conv.get(),
+            descs_->out.get(), t.y, int(perf.size()), &returned, perf.data(), workspace_.get(), ws),
+        "cudnnFindConvolutionBackwardDataAlgorithmEx");
+
+    // Results come sorted by time; try them in that order until one runs.
+    std::string refused;
+    for (int i = 0; i < returned; ++i) {
+      const cudnnConvolutionBwdDataAlgoPerf_t& r = perf[size_t(i)];
+      if (r.status != CUDNN_STATUS_SUCCESS || r.memory > ws) continue;
+      if (!dnn::math_type_allowed(cfg.dtype, r.mathType)) continue;
+      // fp32 keeps FMA math whatever label Find gave: DEFAULT would allow TF32.
+      descs_->conv.set_math(cfg.dtype == DType::fp32 ? requested : r.mathType);
+      algo_ = r.algo;
+      ws_bytes_ = r.memory;
+      time_ms_ = r.time;
+      try {
+        execute(ctx, p, cfg, t, /*refusable=*/true);
+        ctx.synchronize();
+      } catch (const NotSupported& e) {
+        refused += std::string(refused.empty() ? "" : "; ") + e.what();
+        continue;
+      }
+      chosen_ = true;
+      break;
+    }
+    if (!chosen_) {
+      std::string statuses;
+      for (int i = 0; i < returned; ++i)
+        statuses += std::string(i ? ", " : "") + dnn::bwd_data_algo_name(perf[size_t(i)].algo) +
+                    "=" + cudnnGetErrorString(perf[size_t(i)].status);
+      throw NotSupported("cudnnFind: no backward-data algorithm usable (" + statuses +
+                         (refused.empty() ? "" : "; " + refused) + ")");
+    }
+    // Keep only what the winner needs.
+    if (ws_bytes_ < workspace_.bytes()) {
+      if (!dnn::try_allocate(workspace_, ws_bytes_))
+        throw Skipped("cudnn_find: re-allocating " + dnn::mib(ws_bytes_) + " failed");
+    }
+  }
+
+  size_t workspace_bytes() const override { return chosen_ ? ws_bytes_ : 0; }
+
+  void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
+    if (!chosen_) throw Error("cudnn_find: run() before prepare()");
+    execute(ctx, p, cfg, t, /*refusable=*/false);
+  }
+
+  std::string algo() const override {
+    if (!chosen_) return "";
+    char buf[128];
+    std::snprintf(buf, sizeof(buf), " (find: %.4f ms, ws %s)", double(time_ms_),
+                  dnn::mib(ws_bytes_).c_str());
+    return std::string(dnn::bwd_data_algo_name(algo_)) +
+           ", math=" + dnn::math_name(descs_->conv.math()) + buf;
+  }
+
+  void release() override {
+    descs_.reset();
+    workspace_.reset();
+    ws_bytes_ = 0;
+    chosen_ = false;
+  }
+
+ private:
+  void execute(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t,
+               bool refusable) {
+    const float alpha = 1.0f, beta = 0.0f;  // beta = 0: y is not read
+    const cudnnStatus_t st = cudnnConvolutionBackwardData(
+        ctx.cudnn(), &alpha, descs_->filter.get(), t.w, descs_->in.get(), t.x, descs_->conv.get(),
+        algo_, workspace_.get(), ws_bytes_, &beta, descs_->out.get(), t.y);
+    if (st != CUDNN_STATUS_SUCCESS) {
+      const std::string what =
+          std::string("cudnnConvolutionBackwardData with ") + dnn::bwd_data_algo_name(algo_);
+      if (refusable) dnn::throw_status(st, what);
+      throw Error(what + ": " + dnn::describe_status(st));
+    }
+    dnn::add_bias(ctx, p, cfg, t);
+  }
+
+  std::unique_ptr<dnn::LegacyConv> descs_;
+  DeviceBuffer workspace_;
+  size_t ws_bytes_ = 0;
+  cudnnConvolutionBwdDataAlgo_t algo_ = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+  float time_ms_ = 0;
+  bool chosen_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Implementation> make_cudnn_find() {
+  return std::make_unique<CudnnFind>();
 }
+
+}  // namespace tconv

@@ -35,6 +35,13 @@ class Skipped : public Error {
   using Error::Error;
 };
 
+// Thrown by prepare() when a library says at run time that it does not support this
+// configuration at all (no engine, no algorithm): the row becomes "not_supported: reason".
+class NotSupported : public Skipped {
+ public:
+  using Skipped::Skipped;
+};
+
 class Implementation {
  public:
   virtual ~Implementation() = default;

@@ -1,0 +1,496 @@
+// tconv_bench: every (shape, dtype, layout, implementation) row as one Google Benchmark
+// benchmark with manual (CUDA event) time. Each row is verified against the fp64 reference
+// before its timed loop; rows that are not supported, skipped or incorrect are reported through
+// state.SkipWithError and are never timed. The project CSV (bench/csv.hpp) is written by our own
+// writer after every row; Google Benchmark's own reporters (--benchmark_out=...) keep working.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/csv.hpp"
+#include "bench/harness.hpp"
+#include "bench/shapes.hpp"
+#include "bench/stats.hpp"
+
+namespace tconv {
+namespace {
+
+const char* kUsage = R"(usage: tconv_bench [options] [--benchmark_* flags]
+
+Runs every (shape, dtype, layout, implementation) row: verification against an fp64 reference,
+then CUDA-event timing; writes the results CSV after every row. Rows go in the order
+shape (suite order) > dtype > layout > implementation (registry order).
+
+Shapes
+  --suite NAME          built-in suite, repeatable; "all" = every suite (default: all, unless
+                        --shape or --shapes-file is given, which then run alone)
+  --shape SPEC          a user shape, repeatable, e.g.
+                        "n=1,c_in=16,h_in=32,w_in=32,c_out=8,k=4,stride=2,pad=1"
+                        keys: n c_in h_in w_in c_out k stride pad out_pad dil groups bias name;
+                        required c_in h_in w_in c_out k; k/stride/pad/out_pad/dil take N or H:W;
+                        bias 0/1; defaults n=1 stride=1 pad=0 out_pad=0 dil=1 groups=1 bias=0
+  --shapes-file PATH    CSV with a header of the same keys, one shape per line, repeatable
+  --list-suites         print the built-in suites and their shapes, then exit (no GPU needed)
+  --format text|csv     with --list-suites: human-readable (default) or one CSV row per shape
+                        (suite, shape and the problem fields; read by scripts/peer_pytorch.py)
+Rows
+  --impl NAME           implementation, repeatable (default: every GPU implementation)
+  --dtype LIST          comma list of fp32 tf32 fp16 bf16, or all (default fp32); repeatable
+  --layout LIST         comma list of nchw nhwc, or all (default nchw); repeatable
+Measurement
+  --reps N              timed repetitions per row (default 20)
+  --warmup N            untimed runs before them (default 3)
+  --hot                 do not flush L2 before each timed run (cache column: hot)
+  --no-ceilings         skip the copy/GEMM ceiling measurements at start
+  --memory-budget-gib X device memory an implementation may take for itself (default: 80% of
+                        the free memory)
+  --seed N              seed of the random inputs (default 1)
+Output
+  --csv PATH            results CSV (default results.csv), rewritten atomically after each row
+  -h, --help            this text
+
+Every other argument must be a Google Benchmark flag (--benchmark_filter=REGEX,
+--benchmark_out=FILE.json, --benchmark_out_format=json|console|csv, ...). Benchmark names
+are SUITE/SHAPE/IMPL/DTYPE/LAYOUT. Exit status: 0 done, 1 bad arguments, 2 no CUDA device.
+)";
+
+struct Options {
+  std::vector<std::string> suites, impls, shape_specs, shape_files;
+  std::vector<DType> dtypes;
+  std::vector<Layout> layouts;
+  std::string csv = "results.csv";
+  std::string list_format = "text";
+  int reps = 20, warmup = 3;
+  bool hot = false, no_ceilings = false, list_suites = false, help = false;
+  double budget_gib = 0;
+  uint64_t seed = 1;
+  std::vector<std::string> passthrough;  // for Google Benchmark
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  if (out.empty()) throw Error("empty list '" + s + "'");
+  return out;
+}
+
+long long parse_number(const std::string& flag, const std::string& v, long long min) {
+  size_t pos = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(v, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos == 0 || pos != v.size() || n < min)
+    throw Error(flag + " " + v + ": expected an integer >= " + std::to_string(min));
+  return n;
+}
+
+Options parse_args(int argc, char** argv) {
+  Options o;
+  const std::set<std::string> with_value = {"--suite", "--impl",  "--dtype", "--layout",
+                                            "--csv",   "--reps",  "--warmup", "--memory-budget-gib", "--format",
+                                            "--seed",  "--shape", "--shapes-file"};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], value;
+    if (arg.rfind("--benchmark_", 0) == 0) {
+      o.passthrough.push_back(arg);
+      continue;
+    }
+    const size_t eq = arg.find('=');
+    bool has_inline = false;
+    if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_inline = true;
+    }
+    if (with_value.count(arg)) {
+      if (!has_inline) {
+        if (i + 1 >= argc) throw Error(arg + " needs a value");
+        value = argv[++i];
+      }
+    } else if (has_inline) {
+      throw Error(arg + " takes no value");
+    }
+    if (arg == "--suite") o.suites.push_back(value);
+    else if (arg == "--impl") o.impls.push_back(value);
+    else if (arg == "--shape") o.shape_specs.push_back(value);
+    else if (arg == "--shapes-file") o.shape_files.push_back(value);
+    else if (arg == "--dtype") {
+      for (const auto& d : split_list(value)) {
+        if (d == "all") {
+          for (DType t : {DType::fp32, DType::tf32, DType::fp16, DType::bf16}) o.dtypes.push_back(t);
+          continue;
+        }
+        const DType t = parse_dtype(d);
+        if (t == DType::fp64) throw Error("--dtype fp64: fp64 is for the references, not benchmarked");
+        o.dtypes.push_back(t);
+      }
+    } else if (arg == "--layout") {
+      for (const auto& l : split_list(value)) {
+        if (l == "all") {
+          o.layouts.push_back(Layout::nchw);
+          o.layouts.push_back(Layout::nhwc);
+        } else {
+          o.layouts.push_back(parse_layout(l));
+        }
+      }
+    } else if (arg == "--csv") o.csv = value;
+    else if (arg == "--reps") o.reps = int(parse_number(arg, value, 1));
+    else if (arg == "--warmup") o.warmup = int(parse_number(arg, value, 0));
+    else if (arg == "--seed") o.seed = uint64_t(parse_number(arg, value, 0));
+    else if (arg == "--memory-budget-gib") {
+      char* end = nullptr;
+      o.budget_gib = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(o.budget_gib > 0))
+        throw Error("--memory-budget-gib " + value + ": expected a positive number");
+    } else if (arg == "--hot") o.hot = true;
+    else if (arg == "--no-ceilings") o.no_ceilings = true;
+    else if (arg == "--list-suites") o.list_suites = true;
+    else if (arg == "--format") {
+      if (value != "text" && value != "csv") throw Error("--format " + value + ": expected text or csv");
+      o.list_format = value;
+    }
+    else if (arg == "-h" || arg == "--help") o.help = true;
+    else throw Error("unknown argument '" + std::string(argv[i]) + "' (see --help)");
+  }
+  // Remove duplicates, keep order.
+  auto dedup = [](auto& v) {
+    auto copy = v;
+    v.clear();
+    for (const auto& e : copy)
+      if (std::find(v.begin(), v.end(), e) == v.end()) v.push_back(e);
+  };
+  if (o.dtypes.empty()) o.dtypes.push_back(DType::fp32);
+  if (o.layouts.empty()) o.layouts.push_back(Layout::nchw);
+  dedup(o.dtypes);
+  dedup(o.layouts);
+  dedup(o.impls);
+  return o;
+}
+
+void print_suites_csv() {
+  std::printf("suite,shape,n,c_in,h_in,w_in,c_out,k_h,k_w,stride_h,stride_w,pad_h,pad_w,"
+              "out_pad_h,out_pad_w,dil_h,dil_w,groups,bias\n");
+  for (const Suite& s : builtin_suites())
+    for (const Shape& sh : s.shapes) {
+      const Problem& p = sh.problem;
+      std::printf("%s,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%d\n",
+                  s.name.c_str(), sh.name.c_str(), (long long)p.n, (long long)p.c_in,
+                  (long long)p.h_in, (long long)p.w_in, (long long)p.c_out, (long long)p.k_h,
+                  (long long)p.k_w, (long long)p.stride_h, (long long)p.stride_w,
+                  (long long)p.pad_h, (long long)p.pad_w, (long long)p.out_pad_h,
+                  (long long)p.out_pad_w, (long long)p.dil_h, (long long)p.dil_w,
+                  (long long)p.groups, p.has_bias ? 1 : 0);
+    }
+}
+
+void print_suites() {
+  for (const Suite& s : builtin_suites()) {
+    std::printf("%s: %s\n", s.name.c_str(), s.description.c_str());
+    for (const Shape& sh : s.shapes) {
+      const Problem& p = sh.problem;
+      std::printf("  %-26s %s  -> %lldx%lld, %.3g GFLOP\n", sh.name.c_str(),
+                  format_shape_spec(p).c_str(), (long long)p.h_out(), (long long)p.w_out(),
+                  p.flops() * 1e-9);
+    }
+  }
+}
+
+struct RowSpec {
+  Shape shape;
+  Config cfg;
+  std::string impl;
+};
+
+// Everything the benchmark bodies share. One instance, alive for the whole run.
+struct Bench {
+  Options opt;
+  std::vector<RowSpec> rows;
+  std::unique_ptr<Context> ctx;
+  std::unique_ptr<ReferenceCache> refs;
+  std::unique_ptr<L2Flusher> flusher;
+  std::unique_ptr<CsvWriter> csv;
+};
+
+std::string row_name(const RowSpec& r) {
+  return r.shape.suite + "/" + r.shape.name + "/" + r.impl + "/" + to_string(r.cfg.dtype) + "/" +
+         to_string(r.cfg.layout);
+}
+
+void progress(const Bench& b, size_t index, const ResultRow& row) {
+  std::ostringstream line;
+  line << "[" << index + 1 << "/" << b.rows.size() << "] " << row.suite << "/" << row.shape << " "
+       << row.impl << " " << to_string(row.dtype) << " " << to_string(row.layout) << ": "
+       << row.status;
+  if (row.status == "passed") {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, " %.4g ms %.4g GFLOP/s", row.time_ms_median,
+                  row.problem.flops() / (row.time_ms_median * 1e-3) * 1e-9);
+    line << buf;
+    if (row.deterministic == "no") line << " (nondeterministic)";
+  } else if (!row.reason.empty()) {
+    line << " (" << row.reason << ")";
+  }
+  std::cerr << line.str() << std::endl;
+}
+
+void run_row(benchmark::State& state, Bench& b, size_t index) {
+  const RowSpec& spec = b.rows[index];
+  const Problem& p = spec.shape.problem;
+  ResultRow row;
+  row.suite = spec.shape.suite;
+  row.shape = spec.shape.name;
+  row.problem = p;
+  row.dtype = spec.cfg.dtype;
+  row.layout = spec.cfg.layout;
+  row.impl = spec.impl;
+  row.cache = b.opt.hot ? "hot" : "cold";
+  row.seed = b.opt.seed;
+
+  auto finish = [&](const char* skip_message) {
+    row.timestamp = utc_timestamp();
+    try {
+      b.csv->set(index, row);
+    } catch (const Error& e) {
+      std::cerr << "tconv_bench: " << e.what() << std::endl;
+    }
+    progress(b, index, row);
+    if (skip_message) state.SkipWithError(skip_message);
+  };
+
+  std::unique_ptr<Implementation> impl;
+  try {
+    impl = create_implementation(spec.impl);
+  } catch (const std::exception& e) {
+    row.status = "skipped";
+    row.reason = std::string("error: ") + e.what();
+    const std::string msg = row.status + ": " + row.reason;
+    finish(msg.c_str());
+    return;
+  }
+  std::unique_ptr<DeviceOperands> ops;
+  const RowOutcome o = verify_row(*b.ctx, *impl, p, spec.cfg, *b.refs, VerifyOptions{}, &ops);
+  row.algo = o.algo;
+  row.status = o.status;
+  row.reason = o.reason;
+  row.work_ratio = o.work_ratio;
+  row.workspace_bytes = o.workspace_bytes;
+  row.setup_ms = o.setup_ms;
+  row.tol_rel_l2 = o.tol.rel_l2;
+  if (o.compared) {
+    row.max_abs_err = o.err.max_abs_err;
+    row.rel_l2_err = o.err.rel_l2_err;
+    row.reference = o.reference;
+  }
+  row.deterministic = o.deterministic;
+  if (o.status != "passed" || !ops) {
+    try {
+      impl->release();
+    } catch (const std::exception&) {
+    }
+    const std::string msg = row.status + ": " + row.reason;
+    finish(msg.c_str());
+    return;
+  }
+
+  std::vector<double> times;
+  std::string timing_error;
+  try {
+    RunTimer timer(*b.ctx, b.opt.hot ? nullptr : b.flusher.get());
+    const Tensors t = ops->tensors();
+    timer.warmup(*impl, p, spec.cfg, t, b.opt.warmup);
+    for (auto _ : state) {
+      double ms = 0;
+      try {
+        ms = timer.time_once(*impl, p, spec.cfg, t);
+      } catch (const std::exception& e) {
+        timing_error = e.what();
+        break;
+      }
+      state.SetIterationTime(ms * 1e-3);
+      times.push_back(ms);
+    }
+  } catch (const std::exception& e) {
+    timing_error = e.what();
+  }
+  try {
+    impl->release();
+  } catch (const std::exception&) {
+  }
+  if (!timing_error.empty()) {
+    check_device_after_failure();
+    row.status = "skipped";
+    row.reason = "error while timing: " + timing_error;
+    const std::string msg = row.status + ": " + row.reason;
+    finish(msg.c_str());
+    return;
+  }
+  const Stats s = compute_stats(times);
+  row.time_ms_median = s.median;
+  row.time_ms_min = s.min;
+  row.time_ms_stddev = s.stddev;
+  row.reps = s.count;
+  state.counters["FLOPS"] = benchmark::Counter(p.flops(), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["BYTES"] = benchmark::Counter(p.min_bytes(double(storage_bytes(spec.cfg.dtype))),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(row.algo.empty() ? std::string(o.deterministic == "no" ? "nondeterministic" : "")
+                                  : row.algo);
+  finish(nullptr);
+}
+
+std::string fmt(double v, const char* unit) {
+  if (v != v) return "not measured";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4g %s", v, unit);
+  return buf;
+}
+
+int main_impl(int argc, char** argv) {
+  Bench b;
+  try {
+    b.opt = parse_args(argc, argv);
+  } catch (const Error& e) {
+    std::cerr << "tconv_bench: " << e.what() << std::endl;
+    return 1;
+  }
+  Options& opt = b.opt;
+  if (opt.help) {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (opt.list_suites) {
+    if (opt.list_format == "csv")
+      print_suites_csv();
+    else
+      print_suites();
+    return 0;
+  }
+
+  // Shapes and implementations: every error here comes before anything runs.
+  std::vector<Shape> shapes;
+  std::vector<std::string> impls;
+  try {
+    const bool user_shapes = !opt.shape_specs.empty() || !opt.shape_files.empty();
+    if (!opt.suites.empty() || !user_shapes)
+      shapes = select_suites(opt.suites.empty() ? std::vector<std::string>{"all"} : opt.suites);
+    int index = 1;
+    std::set<std::string> user_names;
+    std::vector<Shape> user;
+    for (const auto& spec : opt.shape_specs) user.push_back(parse_shape_spec(spec, std::to_string(index++)));
+    for (const auto& file : opt.shape_files) {
+      auto more = read_shapes_file(file, index);
+      index += int(more.size());
+      user.insert(user.end(), more.begin(), more.end());
+    }
+    for (const auto& s : user)
+      if (!user_names.insert(s.name).second) throw Error("duplicate user shape name '" + s.name + "'");
+    shapes.insert(shapes.end(), user.begin(), user.end());
+
+    const auto all_impls = create_all_implementations();
+    if (opt.impls.empty()) {
+      for (const auto& i : all_impls)
+        if (i->backend() == Backend::gpu) impls.push_back(i->name());
+    } else {
+      for (const auto& name : opt.impls) {
+        const auto impl = create_implementation(name);  // throws listing the known names
+        if (impl->backend() != Backend::gpu)
+          throw Error("--impl " + name + ": a CPU reference, not benchmarked");
+        impls.push_back(name);
+      }
+    }
+  } catch (const Error& e) {
+    std::cerr << "tconv_bench: " << e.what() << std::endl;
+    return 1;
+  }
+  for (const Shape& s : shapes)
+    for (DType t : opt.dtypes)
+      for (Layout l : opt.layouts)
+        for (const auto& name : impls) b.rows.push_back({s, Config{t, l}, name});
+
+  // Google Benchmark's flags: unknown ones are an error, before any GPU work.
+  std::vector<char*> gb_argv = {argv[0]};
+  for (auto& a : opt.passthrough) gb_argv.push_back(a.data());
+  int gb_argc = int(gb_argv.size());
+  gb_argv.push_back(nullptr);
+  benchmark::Initialize(&gb_argc, gb_argv.data());
+  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 1;
+  bool list_only = false;
+  for (const auto& a : opt.passthrough)
+    list_only = list_only || a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
+
+  RunInfo info;
+  if (!list_only) {
+    std::string why;
+    if (!gpu_available(&why)) {
+      std::cerr << "tconv_bench: " << why << std::endl;
+      return 2;
+    }
+    try {
+      b.ctx = std::make_unique<Context>();
+      if (opt.budget_gib > 0) b.ctx->set_memory_budget(size_t(opt.budget_gib * 1073741824.0));
+      info = query_run_info(*b.ctx);
+      if (!opt.no_ceilings) {
+        std::cerr << "tconv_bench: measuring ceilings..." << std::endl;
+        measure_ceilings(*b.ctx, info);
+        std::cerr << "tconv_bench: ceilings on " << info.gpu << ": copy "
+                  << fmt(info.ceiling_copy_gbps, "GB/s") << ", sgemm "
+                  << fmt(info.ceiling_sgemm_tflops, "TFLOP/s") << ", tf32 "
+                  << fmt(info.ceiling_tf32_tflops, "TFLOP/s") << ", hgemm "
+                  << fmt(info.ceiling_hgemm_tflops, "TFLOP/s") << std::endl;
+      }
+      if (!opt.hot) b.flusher = std::make_unique<L2Flusher>(*b.ctx);
+    } catch (const Error& e) {
+      std::cerr << "tconv_bench: " << e.what() << std::endl;
+      return 1;
+    }
+    b.refs = std::make_unique<ReferenceCache>(opt.seed);
+    b.csv = std::make_unique<CsvWriter>(opt.csv, info);
+
+    benchmark::AddCustomContext("gpu", info.gpu);
+    benchmark::AddCustomContext("sm_count", std::to_string(info.sm_count));
+    benchmark::AddCustomContext("sm_clock_mhz", std::to_string(info.sm_clock_mhz));
+    benchmark::AddCustomContext("mem_clock_mhz", std::to_string(info.mem_clock_mhz));
+    benchmark::AddCustomContext("driver", info.driver);
+    benchmark::AddCustomContext("cuda_runtime", info.cuda);
+    benchmark::AddCustomContext("cublas", info.cublas);
+    benchmark::AddCustomContext("cusparse", info.cusparse);
+    benchmark::AddCustomContext("cudnn", info.cudnn);
+    benchmark::AddCustomContext("commit", info.commit);
+    benchmark::AddCustomContext("cache", opt.hot ? "hot" : "cold");
+    benchmark::AddCustomContext("ceiling_copy_gbps", csv_number(info.ceiling_copy_gbps));
+    benchmark::AddCustomContext("ceiling_sgemm_tflops", csv_number(info.ceiling_sgemm_tflops));
+    benchmark::AddCustomContext("ceiling_tf32_tflops", csv_number(info.ceiling_tf32_tflops));
+    benchmark::AddCustomContext("ceiling_hgemm_tflops", csv_number(info.ceiling_hgemm_tflops));
+    std::cerr << "tconv_bench: " << b.rows.size() << " rows, CSV -> " << opt.csv << std::endl;
+  }
+
+  for (size_t i = 0; i < b.rows.size(); ++i) {
+    Bench* bp = &b;
+    benchmark::RegisterBenchmark(row_name(b.rows[i]).c_str(),
+                                 [bp, i](benchmark::State& st) { run_row(st, *bp, i); })
+        ->UseManualTime()
+        ->Iterations(opt.reps)
+        ->Unit(benchmark::kMillisecond);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace tconv
+
+int main(int argc, char** argv) { return tconv::main_impl(argc, argv); }

@@ -1,0 +1,164 @@
+// Hardware ceilings measured in the same run as the rows they frame: device-to-device copy
+// bandwidth and cuBLAS GEMM rates (SGEMM without tensor cores, TF32, HGEMM with fp32 compute).
+// Operands hold random values, not zeros: tensor cores draw less power (and clock higher) on
+// zeros, which would flatter the ceiling. A private cuBLAS handle keeps the math-mode settings
+// away from the implementations' handle.
+#include <cuda_fp16.h>
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+
+#include "bench/harness.hpp"
+#include "kernels/cuda_check.hpp"
+
+namespace tconv {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+__device__ float hash_uniform(unsigned i) {
+  i ^= i >> 16;
+  i *= 0x7feb352du;
+  i ^= i >> 15;
+  i *= 0x846ca68bu;
+  i ^= i >> 16;
+  return float(i >> 8) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+__global__ void fill_f32(float* p, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    p[i] = hash_uniform(unsigned(i));
+}
+
+__global__ void fill_f16(__half* p, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    p[i] = __float2half(hash_uniform(unsigned(i)));
+}
+
+class CublasHandle {
+ public:
+  explicit CublasHandle(cudaStream_t s) {
+    TCONV_CUBLAS_CHECK(cublasCreate(&h));
+    TCONV_CUBLAS_CHECK(cublasSetStream(h, s));
+  }
+  ~CublasHandle() { cublasDestroy(h); }
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+  cublasHandle_t h = nullptr;
+};
+
+// Best time in ms of `reps` event-timed calls after one warm-up.
+double best_ms(cudaStream_t s, int reps, const std::function<void()>& fn) {
+  cudaEvent_t a, b;
+  TCONV_CUDA_CHECK(cudaEventCreate(&a));
+  TCONV_CUDA_CHECK(cudaEventCreate(&b));
+  double best = 1e30;
+  try {
+    fn();
+    TCONV_CUDA_CHECK(cudaStreamSynchronize(s));
+    for (int i = 0; i < reps; ++i) {
+      TCONV_CUDA_CHECK(cudaEventRecord(a, s));
+      fn();
+      TCONV_CUDA_CHECK(cudaEventRecord(b, s));
+      TCONV_CUDA_CHECK(cudaEventSynchronize(b));
+      float ms = 0;
+      TCONV_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+      best = std::min(best, double(ms));
+    }
+  } catch (...) {
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    throw;
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return best;
+}
+
+double measure(const char* what, const std::function<double()>& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tconv_bench: ceiling %s not measured: %s\n", what, e.what());
+    return kNaN;
+  }
+}
+
+}  // namespace
+
+void measure_ceilings(Context& ctx, RunInfo& info) {
+  cudaStream_t s = ctx.stream();
+  const size_t budget = ctx.memory_budget();
+
+  info.ceiling_copy_gbps = measure("copy", [&] {
+    size_t bytes = size_t(1) << 30;
+    while (bytes > (size_t(16) << 20) && 2 * bytes > budget) bytes /= 2;
+    DeviceBuffer src(bytes), dst(bytes);
+    TCONV_CUDA_CHECK(cudaMemsetAsync(src.get(), 1, bytes, s));
+    const double ms = best_ms(s, 5, [&] {
+      TCONV_CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, s));
+    });
+    return 2.0 * double(bytes) / (ms * 1e-3) * 1e-9;  // read + written
+  });
+
+  int n = 8192;
+  while (n > 1024 && 3 * size_t(n) * size_t(n) * sizeof(float) > budget) n /= 2;
+  const size_t elems = size_t(n) * size_t(n);
+  const double flops = 2.0 * double(n) * double(n) * double(n);
+  DeviceBuffer a, b, c;
+  try {
+    a.resize(elems * sizeof(float));
+    b.resize(elems * sizeof(float));
+    c.resize(elems * sizeof(float));
+    fill_f32<<<1024, 256, 0, s>>>(a.as<float>(), elems);
+    TCONV_CHECK_LAUNCH();
+    fill_f32<<<1024, 256, 0, s>>>(b.as<float>(), elems);
+    TCONV_CHECK_LAUNCH();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tconv_bench: GEMM ceilings not measured: %s\n", e.what());
+    return;
+  }
+  const float alpha = 1.0f, beta = 0.0f;
+
+  info.ceiling_sgemm_tflops = measure("sgemm", [&] {
+    CublasHandle h(s);
+    TCONV_CUBLAS_CHECK(cublasSetMathMode(h.h, CUBLAS_DEFAULT_MATH));  // no tf32
+    const double ms = best_ms(s, 3, [&] {
+      TCONV_CUBLAS_CHECK(cublasSgemm(h.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.as<float>(),
+                                     n, b.as<float>(), n, &beta, c.as<float>(), n));
+    });
+    return flops / (ms * 1e-3) * 1e-12;
+  });
+
+  info.ceiling_tf32_tflops = measure("tf32", [&] {
+    CublasHandle h(s);
+    const double ms = best_ms(s, 3, [&] {
+      TCONV_CUBLAS_CHECK(cublasGemmEx(h.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.get(),
+                                      CUDA_R_32F, n, b.get(), CUDA_R_32F, n, &beta, c.get(),
+                                      CUDA_R_32F, n, CUBLAS_COMPUTE_32F_FAST_TF32,
+                                      CUBLAS_GEMM_DEFAULT));
+    });
+    return flops / (ms * 1e-3) * 1e-12;
+  });
+
+  info.ceiling_hgemm_tflops = measure("hgemm", [&] {
+    // fp16 operands packed into the fp32 buffers (half the bytes).
+    fill_f16<<<1024, 256, 0, s>>>(a.as<__half>(), elems);
+    TCONV_CHECK_LAUNCH();
+    fill_f16<<<1024, 256, 0, s>>>(b.as<__half>(), elems);
+    TCONV_CHECK_LAUNCH();
+    CublasHandle h(s);
+    const double ms = best_ms(s, 3, [&] {
+      TCONV_CUBLAS_CHECK(cublasGemmEx(h.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.get(),
+                                      CUDA_R_16F, n, b.get(), CUDA_R_16F, n, &beta, c.get(),
+                                      CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    });
+    return flops / (ms * 1e-3) * 1e-12;
+  });
+  ctx.synchronize();
+}
+
+}  // namespace tconv

@@ -1,0 +1,305 @@
+// Verification and timing of one row. The order matters: can_implement (static) before any
+// device work; the operand memory check before allocating; prepare() untimed; two poisoned runs
+// (compare, then bit-for-bit determinism) before any timing, so an incorrect row is never timed.
+#include "bench/harness.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <sstream>
+
+#include <cublas_v2.h>
+#include <cudnn.h>
+#include <cusparse.h>
+
+#include "kernels/cuda_check.hpp"
+#include "kernels/reference_gpu.hpp"
+#include "reference/reference.hpp"
+#include "tconv_commit.hpp"
+
+namespace tconv {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string& lost_reason() {
+  static std::string why;
+  return why;
+}
+
+}  // namespace
+
+void check_device_after_failure() {
+  if (!lost_reason().empty()) return;
+  cudaError_t e = cudaDeviceSynchronize();
+  if (e == cudaSuccess) return;
+  cudaGetLastError();  // clears a non-sticky error
+  e = cudaDeviceSynchronize();
+  if (e != cudaSuccess)
+    lost_reason() = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+}
+
+namespace {
+
+std::string problem_key(const Problem& p) { return p.to_string(); }
+
+// fp32 and tf32 share storage and therefore inputs and reference.
+DType storage_class(DType t) { return t == DType::tf32 ? DType::fp32 : t; }
+
+class EventPair {
+ public:
+  EventPair() {
+    TCONV_CUDA_CHECK(cudaEventCreate(&start));
+    TCONV_CUDA_CHECK(cudaEventCreate(&stop));
+  }
+  ~EventPair() {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+  EventPair(const EventPair&) = delete;
+  EventPair& operator=(const EventPair&) = delete;
+  float elapsed_ms() {
+    TCONV_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    TCONV_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    return ms;
+  }
+  cudaEvent_t start = nullptr, stop = nullptr;
+};
+
+// Lowers ctx's memory budget to what is free now (the operands are already allocated) for the
+// scope of prepare(), and restores it.
+class BudgetScope {
+ public:
+  explicit BudgetScope(Context& ctx) : ctx_(ctx), saved_(ctx.memory_budget()) {
+    size_t free_b = 0, total_b = 0;
+    TCONV_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    ctx_.set_memory_budget(std::min(saved_, free_b / 10 * 9));
+  }
+  ~BudgetScope() { ctx_.set_memory_budget(saved_); }
+  BudgetScope(const BudgetScope&) = delete;
+  BudgetScope& operator=(const BudgetScope&) = delete;
+
+ private:
+  Context& ctx_;
+  size_t saved_;
+};
+
+}  // namespace
+
+std::string format_bytes(double bytes) {
+  char buf[64];
+  if (bytes >= 1024.0 * 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+  else if (bytes >= 1024.0 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024));
+  else
+    std::snprintf(buf, sizeof buf, "%.0f B", bytes);
+  return buf;
+}
+
+bool device_lost(std::string* why) {
+  if (why) *why = lost_reason();
+  return !lost_reason().empty();
+}
+
+const ReferenceData& ReferenceCache::get(Context& ctx, const Problem& p, DType t) {
+  const std::string key = problem_key(p);
+  if (key != problem_key_) {
+    entries_.clear();
+    problem_key_ = key;
+  }
+  const DType s = storage_class(t);
+  auto it = entries_.find(s);
+  if (it != entries_.end()) return it->second;
+
+  ReferenceData ref;
+  ref.in = random_inputs(p, seed_, s);
+  const double* bias = p.has_bias ? ref.in.bias.data() : nullptr;
+  if (p.flops() <= cpu_max_flops_) {
+    ref.y.resize(size_t(p.y_elems()));
+    ref::direct(p, ref.in.x.data(), ref.in.w.data(), bias, ref.y.data());
+    ref.kind = "cpu_fp64";
+  } else {
+    const Config c64{DType::fp64, Layout::nchw};
+    const size_t need = DeviceOperands::bytes_needed(p, c64);
+    if (need > ctx.memory_budget())
+      throw Skipped("the fp64 GPU reference needs " + format_bytes(double(need)) +
+                    ", over the memory budget of " + format_bytes(double(ctx.memory_budget())));
+    DeviceOperands ops(p, c64);
+    ops.upload(ref.in.x.data(), ref.in.w.data(), bias);
+    const Tensors d = ops.tensors();
+    reference_gpu_fp64(ctx, p, static_cast<const double*>(d.x), static_cast<const double*>(d.w),
+                       static_cast<const double*>(d.bias), static_cast<double*>(d.y));
+    ctx.synchronize();
+    ref.y = ops.download_y();
+    ref.kind = "gpu_fp64";
+  }
+  return entries_.emplace(s, std::move(ref)).first->second;
+}
+
+RowOutcome::RowOutcome() : setup_ms(kNaN), work_ratio(kNaN) {}
+
+RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, const Config& cfg,
+                      ReferenceCache& refs, const VerifyOptions& opt,
+                      std::unique_ptr<DeviceOperands>* keep) {
+  RowOutcome out;
+  out.tol = tolerance(cfg.dtype, reduction_length(p));
+  auto fail = [&out](const char* status, const std::string& reason) {
+    out.status = status;
+    out.reason = reason;
+    return out;
+  };
+  try {
+    out.work_ratio = impl.work_ratio(p);
+    const Support s = impl.can_implement(p, cfg);
+    if (!s.ok) return fail("not_supported", s.reason);
+    if (impl.backend() != Backend::gpu)
+      return fail("not_supported", "CPU reference implementation: not benchmarked");
+    std::string lost;
+    if (device_lost(&lost))
+      return fail("skipped", "error: device unusable after an earlier failure (" + lost + ")");
+
+    const size_t need = DeviceOperands::bytes_needed(p, cfg);
+    if (need > ctx.memory_budget())
+      return fail("skipped", "operands need " + format_bytes(double(need)) +
+                                 ", over the memory budget of " +
+                                 format_bytes(double(ctx.memory_budget())));
+    const ReferenceData& ref = refs.get(ctx, p, cfg.dtype);
+    auto ops = std::make_unique<DeviceOperands>(p, cfg);
+    ops->upload(ref.in.x.data(), ref.in.w.data(), p.has_bias ? ref.in.bias.data() : nullptr);
+    const Tensors t = ops->tensors();
+
+    {
+      BudgetScope budget(ctx);
+      EventPair ev;
+      TCONV_CUDA_CHECK(cudaEventRecord(ev.start, ctx.stream()));
+      impl.prepare(ctx, p, cfg, t);
+      TCONV_CUDA_CHECK(cudaEventRecord(ev.stop, ctx.stream()));
+      out.setup_ms = ev.elapsed_ms();
+    }
+    out.prepared = true;
+    out.workspace_bytes = int64_t(impl.workspace_bytes());
+    out.algo = impl.algo();
+
+    ops->poison_y(ctx.stream());
+    impl.run(ctx, p, cfg, t);
+    ctx.synchronize();
+    const std::vector<unsigned char> first = ops->download_y_raw();
+    const std::vector<double> y = ops->decode_y(first);
+    out.err = compare(y.data(), ref.y.data(), y.size());
+    out.compared = true;
+    out.reference = ref.kind;
+    const std::string why = check_tolerance(out.err, out.tol);
+    if (!why.empty()) return fail("incorrect", why);
+
+    if (opt.check_determinism) {
+      ops->poison_y(ctx.stream());
+      impl.run(ctx, p, cfg, t);
+      ctx.synchronize();
+      const std::vector<unsigned char> second = ops->download_y_raw();
+      out.deterministic = first == second ? "yes" : "no";
+    }
+    if (keep) *keep = std::move(ops);
+    return out;
+  } catch (const NotSupported& e) {
+    return fail("not_supported", e.what());
+  } catch (const Skipped& e) {
+    return fail("skipped", e.what());
+  } catch (const Error& e) {
+    check_device_after_failure();
+    return fail("skipped", std::string("error: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return fail("skipped", "error: host out of memory");
+  } catch (const std::exception& e) {
+    check_device_after_failure();
+    return fail("skipped", std::string("error: ") + e.what());
+  }
+}
+
+L2Flusher::L2Flusher(Context& ctx) {
+  int l2 = 0;
+  TCONV_CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, ctx.device()));
+  buf_.resize(std::max<size_t>(size_t(2) * size_t(l2), size_t(1) << 20));
+}
+
+void L2Flusher::flush(cudaStream_t stream) {
+  TCONV_CUDA_CHECK(cudaMemsetAsync(buf_.get(), 0, buf_.bytes(), stream));
+}
+
+RunTimer::RunTimer(Context& ctx, L2Flusher* flusher) : ctx_(ctx), flusher_(flusher) {
+  TCONV_CUDA_CHECK(cudaEventCreate(&start_));
+  TCONV_CUDA_CHECK(cudaEventCreate(&stop_));
+}
+
+RunTimer::~RunTimer() {
+  if (start_) cudaEventDestroy(start_);
+  if (stop_) cudaEventDestroy(stop_);
+}
+
+void RunTimer::warmup(Implementation& impl, const Problem& p, const Config& cfg,
+                      const Tensors& t, int n) {
+  for (int i = 0; i < n; ++i) impl.run(ctx_, p, cfg, t);
+  ctx_.synchronize();
+}
+
+double RunTimer::time_once(Implementation& impl, const Problem& p, const Config& cfg,
+                           const Tensors& t) {
+  if (flusher_) flusher_->flush(ctx_.stream());
+  TCONV_CUDA_CHECK(cudaEventRecord(start_, ctx_.stream()));
+  impl.run(ctx_, p, cfg, t);
+  TCONV_CUDA_CHECK(cudaEventRecord(stop_, ctx_.stream()));
+  TCONV_CUDA_CHECK(cudaEventSynchronize(stop_));
+  float ms = 0;
+  TCONV_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+  return double(ms);
+}
+
+namespace {
+
+std::string cuda_version_string(int v) {
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+template <typename GetProperty>
+std::string library_version(GetProperty get) {
+  int major = 0, minor = 0, patch = 0;
+  if (!get(MAJOR_VERSION, &major) || !get(MINOR_VERSION, &minor) || !get(PATCH_LEVEL, &patch))
+    return "";
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+}  // namespace
+
+RunInfo query_run_info(Context& ctx) {
+  RunInfo info;
+  const int dev = ctx.device();
+  info.gpu = ctx.props().name;
+  int v = 0;
+  if (cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess) info.sm_count = v;
+  if (cudaDeviceGetAttribute(&v, cudaDevAttrClockRate, dev) == cudaSuccess) info.sm_clock_mhz = v / 1000;
+  if (cudaDeviceGetAttribute(&v, cudaDevAttrMemoryClockRate, dev) == cudaSuccess)
+    info.mem_clock_mhz = v / 1000;
+  if (cudaDriverGetVersion(&v) == cudaSuccess) info.driver = cuda_version_string(v);
+  if (cudaRuntimeGetVersion(&v) == cudaSuccess) info.cuda = cuda_version_string(v);
+  cudaGetLastError();
+  info.cublas = library_version(
+      [](libraryPropertyType t, int* out) { return cublasGetProperty(t, out) == CUBLAS_STATUS_SUCCESS; });
+  info.cusparse = library_version([](libraryPropertyType t, int* out) {
+    return cusparseGetProperty(t, out) == CUSPARSE_STATUS_SUCCESS;
+  });
+  const size_t c = cudnnGetVersion();
+  // cuDNN 9 encodes major*10000 + minor*100 + patch, cuDNN 8 major*1000 + minor*100 + patch.
+  if (c >= 90000)
+    info.cudnn = std::to_string(c / 10000) + "." + std::to_string((c % 10000) / 100) + "." +
+                 std::to_string(c % 100);
+  else
+    info.cudnn = std::to_string(c / 1000) + "." + std::to_string((c % 1000) / 100) + "." +
+                 std::to_string(c % 100);
+  info.commit = TCONV_GIT_COMMIT;
+  return info;
+}
+
+}  // namespace tconv

@@ -1,0 +1,140 @@
+// The built-in suites: the only place their shapes are written down. Tuples read
+// (N, C_in, H_in x W_in, C_out, k, stride, padding[, output_padding]); bias follows the network
+// the shape comes from where it is known.
+//   dcgan     DCGAN generator layers l1..l5 (bias=False as in the reference implementation).
+//   networks  one decoder layer from each of several well-known networks.
+//   matrix    small problems whose explicit C (about (C_out*H_out*W_out) x (C_in*H_in*W_in)
+//             entries) stays under ~1e8, so the explicit-matrix implementations run; covers
+//             groups, dilation, depthwise, output_padding, asymmetric h/w, stride > k, bias.
+//   sweep_size    spatial size 8..256 doubling, 64 -> 32 channels, k4 s2 p1, N=8.
+//   sweep_stride  stride 1..8 at 32x32, k = 2*stride, pad = stride/2, 32 -> 32 channels, N=8.
+//   grouped   depthwise and ResNeXt-style grouped layers.
+#include "bench/shapes.hpp"
+
+namespace tconv {
+
+namespace {
+
+struct P {
+  int64_t n, c_in, h, w, c_out, k, stride, pad, out_pad = 0, dil = 1, groups = 1;
+  bool bias = false;
+  int64_t k_w = -1, stride_w = -1, pad_w = -1;  // -1: same as the h value
+};
+
+Shape make(const std::string& suite, const std::string& name, const P& q) {
+  Shape s;
+  s.suite = suite;
+  s.name = name;
+  Problem& p = s.problem;
+  p.n = q.n;
+  p.c_in = q.c_in;
+  p.h_in = q.h;
+  p.w_in = q.w;
+  p.c_out = q.c_out;
+  p.k_h = q.k;
+  p.k_w = q.k_w >= 0 ? q.k_w : q.k;
+  p.stride_h = q.stride;
+  p.stride_w = q.stride_w >= 0 ? q.stride_w : q.stride;
+  p.pad_h = q.pad;
+  p.pad_w = q.pad_w >= 0 ? q.pad_w : q.pad;
+  p.out_pad_h = p.out_pad_w = q.out_pad;
+  p.dil_h = p.dil_w = q.dil;
+  p.groups = q.groups;
+  p.has_bias = q.bias;
+  return s;
+}
+
+std::vector<Suite> build() {
+  std::vector<Suite> suites;
+
+  Suite dcgan{"dcgan", "DCGAN generator, 64x64 output, batch 64", {}};
+  dcgan.shapes = {
+      make("dcgan", "l1", {64, 100, 1, 1, 512, 4, 1, 0}),
+      make("dcgan", "l2", {64, 512, 4, 4, 256, 4, 2, 1}),
+      make("dcgan", "l3", {64, 256, 8, 8, 128, 4, 2, 1}),
+      make("dcgan", "l4", {64, 128, 16, 16, 64, 4, 2, 1}),
+      make("dcgan", "l5", {64, 64, 32, 32, 3, 4, 2, 1}),
+  };
+  suites.push_back(dcgan);
+
+  Suite nets{"networks", "one decoder layer each from well-known networks", {}};
+  auto with_bias = [](P q) {
+    q.bias = true;
+    return q;
+  };
+  nets.shapes = {
+      make("networks", "pix2pix", {1, 1024, 16, 16, 256, 4, 2, 1}),
+      make("networks", "unet", with_bias({1, 1024, 28, 28, 512, 2, 2, 0})),
+      make("networks", "cyclegan", with_bias({1, 256, 64, 64, 128, 3, 2, 1, 1})),
+      make("networks", "stylegan2", {4, 512, 64, 64, 256, 3, 2, 0}),
+      make("networks", "fsrcnn_x4", with_bias({1, 56, 270, 480, 1, 9, 4, 4, 3})),
+      make("networks", "fcn8s", {1, 21, 70, 70, 21, 16, 8, 0}),
+      make("networks", "fcn32s", {1, 21, 16, 16, 21, 64, 32, 0}),
+      make("networks", "maskrcnn_head", with_bias({1000, 2048, 7, 7, 256, 2, 2, 0})),
+  };
+  suites.push_back(nets);
+
+  Suite matrix{"matrix", "small problems where the explicit C matrix fits", {}};
+  P asym{2, 8, 8, 12, 16, 3, 2, 1};
+  asym.k_w = 5;
+  asym.stride_w = 3;
+  asym.pad_w = 2;
+  P dilated{4, 16, 12, 12, 16, 3, 1, 2};
+  dilated.dil = 2;
+  P grouped{4, 32, 8, 8, 32, 4, 2, 1};
+  grouped.groups = 4;
+  P depthwise{4, 32, 12, 12, 32, 3, 2, 1, 1};
+  depthwise.groups = 32;
+  matrix.shapes = {
+      make("matrix", "tiny_k3s1", {1, 1, 4, 4, 1, 3, 1, 0}),
+      make("matrix", "c8_8x8_k3s1", {2, 8, 8, 8, 8, 3, 1, 1}),
+      make("matrix", "c16_16x16_k4s2", {4, 16, 16, 16, 16, 4, 2, 1}),
+      make("matrix", "c32_8x8_k4s2", {8, 32, 8, 8, 32, 4, 2, 1}),
+      make("matrix", "c64_8x8_k3s2_op1", {8, 64, 8, 8, 32, 3, 2, 1, 1}),
+      make("matrix", "c64_12x12_k3s1_bias", with_bias({4, 64, 12, 12, 64, 3, 1, 1})),
+      make("matrix", "c16_12x12_k2s3", {2, 16, 12, 12, 8, 2, 3, 0}),
+      make("matrix", "asym_8x12_k3x5_s2x3", asym),
+      make("matrix", "dil2_12x12_k3s1", dilated),
+      make("matrix", "g4_8x8_k4s2", grouped),
+      make("matrix", "depthwise32_12x12_k3s2", depthwise),
+  };
+  suites.push_back(matrix);
+
+  Suite sweep_size{"sweep_size", "spatial size 8..256, 64 -> 32 channels, k4 s2 p1, N=8", {}};
+  for (int64_t s = 8; s <= 256; s *= 2)
+    sweep_size.shapes.push_back(make("sweep_size", "s" + std::to_string(s), {8, 64, s, s, 32, 4, 2, 1}));
+  suites.push_back(sweep_size);
+
+  Suite sweep_stride{"sweep_stride", "stride 1..8 at 32x32, k = 2*stride, 32 channels, N=8", {}};
+  for (int64_t s = 1; s <= 8; ++s)
+    sweep_stride.shapes.push_back(
+        make("sweep_stride", "s" + std::to_string(s), {8, 32, 32, 32, 32, 2 * s, s, s / 2}));
+  suites.push_back(sweep_stride);
+
+  Suite grouped_suite{"grouped", "depthwise and grouped (ResNeXt-style) layers, N=8", {}};
+  P dw3{8, 128, 56, 56, 128, 3, 2, 1, 1};
+  dw3.groups = 128;
+  P dw4{8, 128, 56, 56, 128, 4, 2, 1};
+  dw4.groups = 128;
+  P g32{8, 256, 28, 28, 128, 4, 2, 1};
+  g32.groups = 32;
+  P g8{8, 128, 32, 32, 64, 3, 2, 1, 1};
+  g8.groups = 8;
+  grouped_suite.shapes = {
+      make("grouped", "depthwise128_56x56_k3s2", dw3),
+      make("grouped", "depthwise128_56x56_k4s2", dw4),
+      make("grouped", "g32_256to128_28x28_k4s2", g32),
+      make("grouped", "g8_128to64_32x32_k3s2", g8),
+  };
+  suites.push_back(grouped_suite);
+  return suites;
+}
+
+}  // namespace
+
+const std::vector<Suite>& builtin_suites() {
+  static const std::vector<Suite> suites = build();
+  return suites;
+}
+
+}  // namespace tconv
