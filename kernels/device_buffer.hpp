@@ -11,6 +11,9 @@
 
 namespace tconv {
 
+// Bytes in GiB, for memory-budget messages.
+inline double gib(double bytes) { return bytes / double(1 << 30); }
+
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;

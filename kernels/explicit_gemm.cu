@@ -15,6 +15,7 @@
 #include <cstdio>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/cuda_event.hpp"
 #include "kernels/device_buffer.hpp"
 #include "kernels/explicit_gemm_math.hpp"
 #include "kernels/gpu_context.hpp"
@@ -65,23 +66,6 @@ GemmTypes gemm_types(DType t) {
   }
 }
 
-// cudaEvent pair that cannot leak when a CHECK throws between create and destroy.
-struct EventPair {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  EventPair() {
-    TCONV_CUDA_CHECK(cudaEventCreate(&start));
-    TCONV_CUDA_CHECK(cudaEventCreate(&stop));
-  }
-  ~EventPair() {
-    if (start) cudaEventDestroy(start);
-    if (stop) cudaEventDestroy(stop);
-  }
-  EventPair(const EventPair&) = delete;
-  EventPair& operator=(const EventPair&) = delete;
-};
-
-double gib(double bytes) { return bytes / double(1 << 30); }
-
 class ExplicitGemm : public Implementation {
  public:
   ~ExplicitGemm() override { release(); }
@@ -109,17 +93,15 @@ class ExplicitGemm : public Implementation {
     const bool nhwc = cfg.layout == Layout::nhwc;
     const int64_t total = kmath::ct_candidate_count(p), rows = kmath::c_rows(p);
     EventPair ev;
-    TCONV_CUDA_CHECK(cudaEventRecord(ev.start, ctx.stream()));
+    ev.record_start(ctx.stream());
     TCONV_CUDA_CHECK(cudaMemsetAsync(ct_.get(), 0, ct_.bytes(), ctx.stream()));
     switch (cfg.dtype) {
       case DType::fp16: build<__half>(ctx, p, nhwc, t, rows, total); break;
       case DType::bf16: build<__nv_bfloat16>(ctx, p, nhwc, t, rows, total); break;
       default: build<float>(ctx, p, nhwc, t, rows, total); break;
     }
-    TCONV_CUDA_CHECK(cudaEventRecord(ev.stop, ctx.stream()));
-    TCONV_CUDA_CHECK(cudaEventSynchronize(ev.stop));
-    float ms = 0.0f;
-    TCONV_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.start, ev.stop));
+    ev.record_stop(ctx.stream());
+    const float ms = ev.elapsed_ms();
     char a[200];
     std::snprintf(a, sizeof a, "C build %.2f ms, dense %.3f GiB; cublasGemmEx_64 %s", double(ms),
                   gib(bytes), gemm_types(cfg.dtype).name);

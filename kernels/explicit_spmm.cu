@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/cuda_event.hpp"
 #include "kernels/device_buffer.hpp"
 #include "kernels/explicit_spmm_math.hpp"
 #include "kernels/gpu_context.hpp"
@@ -61,23 +62,6 @@ cudaDataType value_type(DType t) {
     default: throw Error(std::string("explicit_spmm: dtype ") + to_string(t) + " not implemented");
   }
 }
-
-// cudaEvent pair that cannot leak when a CHECK throws between create and destroy.
-struct EventPair {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  EventPair() {
-    TCONV_CUDA_CHECK(cudaEventCreate(&start));
-    TCONV_CUDA_CHECK(cudaEventCreate(&stop));
-  }
-  ~EventPair() {
-    if (start) cudaEventDestroy(start);
-    if (stop) cudaEventDestroy(stop);
-  }
-  EventPair(const EventPair&) = delete;
-  EventPair& operator=(const EventPair&) = delete;
-};
-
-double gib(double bytes) { return bytes / double(1 << 30); }
 
 class ExplicitSpmm : public Implementation {
  public:
@@ -125,7 +109,7 @@ class ExplicitSpmm : public Implementation {
     DeviceBuffer sy_d(sy.size() * 8), sx_d(sx.size() * 8);
 
     EventPair ev;
-    TCONV_CUDA_CHECK(cudaEventRecord(ev.start, ctx.stream()));
+    ev.record_start(ctx.stream());
     TCONV_CUDA_CHECK(cudaMemcpyAsync(sy_d.get(), sy.data(), sy.size() * 8, cudaMemcpyHostToDevice,
                                      ctx.stream()));
     TCONV_CUDA_CHECK(cudaMemcpyAsync(sx_d.get(), sx.data(), sx.size() * 8, cudaMemcpyHostToDevice,
@@ -136,11 +120,10 @@ class ExplicitSpmm : public Implementation {
       case DType::bf16: fill<__nv_bfloat16>(ctx, p, nhwc, sy_d, sx_d, t, items); break;
       default: fill<float>(ctx, p, nhwc, sy_d, sx_d, t, items); break;
     }
-    TCONV_CUDA_CHECK(cudaEventRecord(ev.stop, ctx.stream()));
-    // Also keeps sy/sx (host) and sy_d/sx_d alive until the copies and the fill are done.
-    TCONV_CUDA_CHECK(cudaEventSynchronize(ev.stop));
-    float ms = 0.0f;
-    TCONV_CUDA_CHECK(cudaEventElapsedTime(&ms, ev.start, ev.stop));
+    ev.record_stop(ctx.stream());
+    // Synchronizes on the stop event, which also keeps sy/sx (host) and sy_d/sx_d alive until
+    // the copies and the fill are done.
+    const float ms = ev.elapsed_ms();
 
     if (nnz_ == 0) {
       algo_ = "C has no nonzeros (no tap lands): y = bias";
