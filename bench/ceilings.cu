@@ -12,6 +12,7 @@
 
 #include "bench/harness.hpp"
 #include "kernels/cuda_check.hpp"
+#include "kernels/cuda_event.hpp"
 
 namespace tconv {
 
@@ -52,29 +53,16 @@ class CublasHandle {
 
 // Best time in ms of `reps` event-timed calls after one warm-up.
 double best_ms(cudaStream_t s, int reps, const std::function<void()>& fn) {
-  cudaEvent_t a, b;
-  TCONV_CUDA_CHECK(cudaEventCreate(&a));
-  TCONV_CUDA_CHECK(cudaEventCreate(&b));
+  EventPair ev;
   double best = 1e30;
-  try {
+  fn();
+  TCONV_CUDA_CHECK(cudaStreamSynchronize(s));
+  for (int i = 0; i < reps; ++i) {
+    ev.record_start(s);
     fn();
-    TCONV_CUDA_CHECK(cudaStreamSynchronize(s));
-    for (int i = 0; i < reps; ++i) {
-      TCONV_CUDA_CHECK(cudaEventRecord(a, s));
-      fn();
-      TCONV_CUDA_CHECK(cudaEventRecord(b, s));
-      TCONV_CUDA_CHECK(cudaEventSynchronize(b));
-      float ms = 0;
-      TCONV_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-      best = std::min(best, double(ms));
-    }
-  } catch (...) {
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-    throw;
+    ev.record_stop(s);
+    best = std::min(best, double(ev.elapsed_ms()));
   }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
   return best;
 }
 

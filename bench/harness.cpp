@@ -14,6 +14,7 @@
 #include <cusparse.h>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/cuda_event.hpp"
 #include "kernels/reference_gpu.hpp"
 #include "reference/reference.hpp"
 #include "tconv_commit.hpp"
@@ -47,27 +48,6 @@ std::string problem_key(const Problem& p) { return p.to_string(); }
 
 // fp32 and tf32 share storage and therefore inputs and reference.
 DType storage_class(DType t) { return t == DType::tf32 ? DType::fp32 : t; }
-
-class EventPair {
- public:
-  EventPair() {
-    TCONV_CUDA_CHECK(cudaEventCreate(&start));
-    TCONV_CUDA_CHECK(cudaEventCreate(&stop));
-  }
-  ~EventPair() {
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-  }
-  EventPair(const EventPair&) = delete;
-  EventPair& operator=(const EventPair&) = delete;
-  float elapsed_ms() {
-    TCONV_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0;
-    TCONV_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    return ms;
-  }
-  cudaEvent_t start = nullptr, stop = nullptr;
-};
 
 // Lowers ctx's memory budget to what is free now (the operands are already allocated) for the
 // scope of prepare(), and restores it.
@@ -175,9 +155,9 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
     {
       BudgetScope budget(ctx);
       EventPair ev;
-      TCONV_CUDA_CHECK(cudaEventRecord(ev.start, ctx.stream()));
+      ev.record_start(ctx.stream());
       impl.prepare(ctx, p, cfg, t);
-      TCONV_CUDA_CHECK(cudaEventRecord(ev.stop, ctx.stream()));
+      ev.record_stop(ctx.stream());
       out.setup_ms = ev.elapsed_ms();
     }
     out.prepared = true;
@@ -229,15 +209,7 @@ void L2Flusher::flush(cudaStream_t stream) {
   TCONV_CUDA_CHECK(cudaMemsetAsync(buf_.get(), 0, buf_.bytes(), stream));
 }
 
-RunTimer::RunTimer(Context& ctx, L2Flusher* flusher) : ctx_(ctx), flusher_(flusher) {
-  TCONV_CUDA_CHECK(cudaEventCreate(&start_));
-  TCONV_CUDA_CHECK(cudaEventCreate(&stop_));
-}
-
-RunTimer::~RunTimer() {
-  if (start_) cudaEventDestroy(start_);
-  if (stop_) cudaEventDestroy(stop_);
-}
+RunTimer::RunTimer(Context& ctx, L2Flusher* flusher) : ctx_(ctx), flusher_(flusher) {}
 
 void RunTimer::warmup(Implementation& impl, const Problem& p, const Config& cfg,
                       const Tensors& t, int n) {
@@ -248,13 +220,10 @@ void RunTimer::warmup(Implementation& impl, const Problem& p, const Config& cfg,
 double RunTimer::time_once(Implementation& impl, const Problem& p, const Config& cfg,
                            const Tensors& t) {
   if (flusher_) flusher_->flush(ctx_.stream());
-  TCONV_CUDA_CHECK(cudaEventRecord(start_, ctx_.stream()));
+  events_.record_start(ctx_.stream());
   impl.run(ctx_, p, cfg, t);
-  TCONV_CUDA_CHECK(cudaEventRecord(stop_, ctx_.stream()));
-  TCONV_CUDA_CHECK(cudaEventSynchronize(stop_));
-  float ms = 0;
-  TCONV_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
-  return double(ms);
+  events_.record_stop(ctx_.stream());
+  return double(events_.elapsed_ms());
 }
 
 namespace {

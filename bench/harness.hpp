@@ -15,6 +15,7 @@
 #include "bench/inputs.hpp"
 #include "bench/operands.hpp"
 #include "bench/tolerance.hpp"
+#include "kernels/cuda_event.hpp"
 #include "kernels/device_buffer.hpp"
 #include "kernels/gpu_context.hpp"
 #include "kernels/implementation.hpp"
@@ -99,7 +100,6 @@ class RunTimer {
  public:
   // flusher null: hot cache (no flush).
   RunTimer(Context& ctx, L2Flusher* flusher);
-  ~RunTimer();
   RunTimer(const RunTimer&) = delete;
   RunTimer& operator=(const RunTimer&) = delete;
   // Untimed runs.
@@ -110,7 +110,7 @@ class RunTimer {
  private:
   Context& ctx_;
   L2Flusher* flusher_;
-  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  EventPair events_;
 };
 
 // The context columns: GPU, clocks, driver and library versions, commit. No ceilings.

@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/hd.hpp"
 #include "core/problem.hpp"
@@ -134,6 +135,13 @@ inline Support dtype_support(const Config& cfg) {
   if (cfg.dtype == DType::fp64)
     return Support::no("dtype fp64 not implemented (cuDNN rows: fp32, tf32, fp16, bf16)");
   return Support::yes();
+}
+
+// can_implement of the backward-data rows (cudnn_algo*, cudnn_find, cudnn_graph).
+inline Support dgrad_support(const Problem& p, const Config& cfg) {
+  Support s = dtype_support(cfg);
+  if (!s.ok) return s;
+  return dgrad_shape_support(p);
 }
 
 // Operations the zero-insertion forward convolution executes per useful operation:
@@ -481,6 +489,62 @@ inline void build_zero_insert_forward(LegacyConv& d, const Problem& p, const Con
   check_forward_dims(d, d.in, zi_output(p, cfg.layout));
 }
 
+// ---- Algorithm search (cudnnFind*AlgorithmEx) ----------------------------------------------
+// Workspace for the search: the most any of the `count` algorithms asks for (query(a, &bytes)
+// returns cuDNN's status; algorithms it refuses are ignored), capped at `cap`, halved until it
+// can be allocated into buf. Returns the bytes allocated (0: none).
+template <typename Query>
+size_t allocate_search_workspace(DeviceBuffer& buf, int count, size_t cap, Query&& query) {
+  size_t want = 0;
+  for (int a = 0; a < count; ++a) {
+    size_t bytes = 0;
+    if (query(a, &bytes) == CUDNN_STATUS_SUCCESS) want = std::max(want, bytes);
+  }
+  size_t ws = std::min(want, cap);
+  while (ws > 0 && !try_allocate(buf, ws)) ws /= 2;
+  return ws;
+}
+
+// The results of a search come sorted by time: tries them in that order until one runs.
+// Skips failed entries, those needing more than the `ws` bytes the search had and math types
+// that break the dtype's contract; sets conv's math (fp32 keeps `requested` whatever label Find
+// gave: DEFAULT would allow TF32), then try_run(r), which throws NotSupported when cuDNN refuses
+// r at run time. Returns when one ran; throws NotSupported with every status when none did.
+// `kind` ("backward-data", "forward") and algo_name only word that message.
+template <typename Perf, typename AlgoName, typename TryRun>
+void run_first_found(const std::vector<Perf>& perf, int returned, size_t ws, DType t,
+                     ConvDesc& conv, cudnnMathType_t requested, const char* kind,
+                     AlgoName&& algo_name, TryRun&& try_run) {
+  std::string refused;
+  for (int i = 0; i < returned; ++i) {
+    const Perf& r = perf[size_t(i)];
+    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > ws) continue;
+    if (!math_type_allowed(t, r.mathType)) continue;
+    conv.set_math(t == DType::fp32 ? requested : r.mathType);
+    try {
+      try_run(r);
+    } catch (const NotSupported& e) {
+      refused += std::string(refused.empty() ? "" : "; ") + e.what();
+      continue;
+    }
+    return;
+  }
+  std::string statuses;
+  for (int i = 0; i < returned; ++i)
+    statuses += std::string(i ? ", " : "") + algo_name(perf[size_t(i)].algo) + "=" +
+                cudnnGetErrorString(perf[size_t(i)].status);
+  throw NotSupported(std::string("cudnnFind: no ") + kind + " algorithm usable (" + statuses +
+                     (refused.empty() ? "" : "; " + refused) + ")");
+}
+
+// The algo() suffix of a searched row: Find's own time and the kept workspace.
+inline std::string find_note(float time_ms, size_t ws_bytes) {
+  char buf[128];
+  std::snprintf(buf, sizeof(buf), " (find: %.4f ms, ws %s)", double(time_ms),
+                mib(ws_bytes).c_str());
+  return buf;
+}
+
 // ---- Graph (backend) API descriptors -------------------------------------------------------
 // One backend descriptor, destroyed with its owner.
 class BackendDesc {
@@ -670,6 +734,26 @@ inline void add_bias(Context& ctx, const Problem& p, const Config& cfg, const Te
         p, nhwc, static_cast<const T*>(t.bias), static_cast<T*>(t.y), total);
     TCONV_CHECK_LAUNCH();
   });
+}
+
+// The backward-data call of cudnn_algo* and cudnn_find, then the bias pass. refusable: a cuDNN
+// refusal becomes NotSupported (the untimed trial in prepare) instead of an error.
+inline void run_backward_data(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t,
+                              const LegacyConv& d, cudnnConvolutionBwdDataAlgo_t algo,
+                              const DeviceBuffer& workspace, size_t ws_bytes, bool refusable) {
+  // alpha/beta are float for float, half and bfloat16 data. beta = 0: dx is not read, so the
+  // NaN-poisoned y is simply overwritten.
+  const float alpha = 1.0f, beta = 0.0f;
+  const cudnnStatus_t st = cudnnConvolutionBackwardData(
+      ctx.cudnn(), &alpha, d.filter.get(), t.w, d.in.get(), t.x, d.conv.get(), algo,
+      workspace.get(), ws_bytes, &beta, d.out.get(), t.y);
+  if (st != CUDNN_STATUS_SUCCESS) {
+    const std::string what =
+        std::string("cudnnConvolutionBackwardData with ") + bwd_data_algo_name(algo);
+    if (refusable) throw_status(st, what);
+    throw Error(what + ": " + describe_status(st));
+  }
+  add_bias(ctx, p, cfg, t);
 }
 
 }  // namespace

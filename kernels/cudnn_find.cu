@@ -31,9 +31,7 @@ class CudnnFind : public Implementation {
   }
 
   Support can_implement(const Problem& p, const Config& cfg) const override {
-    Support s = dnn::dtype_support(cfg);
-    if (!s.ok) return s;
-    return dnn::dgrad_shape_support(p);
+    return dnn::dgrad_support(p, cfg);
   }
 
   void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
@@ -44,16 +42,13 @@ class CudnnFind : public Implementation {
     const cudnnMathType_t requested = descs_->conv.math();
 
     // Workspace for the search: the most any algorithm wants, within the budget.
-    size_t want = 0;
-    for (int a = 0; a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; ++a) {
-      size_t bytes = 0;
-      if (cudnnGetConvolutionBackwardDataWorkspaceSize(
+    const size_t ws = dnn::allocate_search_workspace(
+        workspace_, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, ctx.memory_budget(),
+        [&](int a, size_t* bytes) {
+          return cudnnGetConvolutionBackwardDataWorkspaceSize(
               h, descs_->filter.get(), descs_->in.get(), descs_->conv.get(), descs_->out.get(),
-              cudnnConvolutionBwdDataAlgo_t(a), &bytes) == CUDNN_STATUS_SUCCESS)
-        want = std::max(want, bytes);
-    }
-    size_t ws = std::min(want, ctx.memory_budget());
-    while (ws > 0 && !dnn::try_allocate(workspace_, ws)) ws /= 2;
+              cudnnConvolutionBwdDataAlgo_t(a), bytes);
+        });
 
     int max_count = 0;
     TCONV_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &max_count));
@@ -66,34 +61,16 @@ class CudnnFind : public Implementation {
         "cudnnFindConvolutionBackwardDataAlgorithmEx");
 
     // Results come sorted by time; try them in that order until one runs.
-    std::string refused;
-    for (int i = 0; i < returned; ++i) {
-      const cudnnConvolutionBwdDataAlgoPerf_t& r = perf[size_t(i)];
-      if (r.status != CUDNN_STATUS_SUCCESS || r.memory > ws) continue;
-      if (!dnn::math_type_allowed(cfg.dtype, r.mathType)) continue;
-      // fp32 keeps FMA math whatever label Find gave: DEFAULT would allow TF32.
-      descs_->conv.set_math(cfg.dtype == DType::fp32 ? requested : r.mathType);
-      algo_ = r.algo;
-      ws_bytes_ = r.memory;
-      time_ms_ = r.time;
-      try {
-        execute(ctx, p, cfg, t, /*refusable=*/true);
-        ctx.synchronize();
-      } catch (const NotSupported& e) {
-        refused += std::string(refused.empty() ? "" : "; ") + e.what();
-        continue;
-      }
-      chosen_ = true;
-      break;
-    }
-    if (!chosen_) {
-      std::string statuses;
-      for (int i = 0; i < returned; ++i)
-        statuses += std::string(i ? ", " : "") + dnn::bwd_data_algo_name(perf[size_t(i)].algo) +
-                    "=" + cudnnGetErrorString(perf[size_t(i)].status);
-      throw NotSupported("cudnnFind: no backward-data algorithm usable (" + statuses +
-                         (refused.empty() ? "" : "; " + refused) + ")");
-    }
+    dnn::run_first_found(perf, returned, ws, cfg.dtype, descs_->conv, requested, "backward-data",
+                         dnn::bwd_data_algo_name,
+                         [&](const cudnnConvolutionBwdDataAlgoPerf_t& r) {
+                           algo_ = r.algo;
+                           ws_bytes_ = r.memory;
+                           time_ms_ = r.time;
+                           execute(ctx, p, cfg, t, /*refusable=*/true);
+                           ctx.synchronize();
+                         });
+    chosen_ = true;
     // Keep only what the winner needs.
     if (ws_bytes_ < workspace_.bytes()) {
       if (!dnn::try_allocate(workspace_, ws_bytes_))
@@ -110,11 +87,8 @@ class CudnnFind : public Implementation {
 
   std::string algo() const override {
     if (!chosen_) return "";
-    char buf[128];
-    std::snprintf(buf, sizeof(buf), " (find: %.4f ms, ws %s)", double(time_ms_),
-                  dnn::mib(ws_bytes_).c_str());
     return std::string(dnn::bwd_data_algo_name(algo_)) +
-           ", math=" + dnn::math_name(descs_->conv.math()) + buf;
+           ", math=" + dnn::math_name(descs_->conv.math()) + dnn::find_note(time_ms_, ws_bytes_);
   }
 
   void release() override {
@@ -127,17 +101,7 @@ class CudnnFind : public Implementation {
  private:
   void execute(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t,
                bool refusable) {
-    const float alpha = 1.0f, beta = 0.0f;  // beta = 0: y is not read
-    const cudnnStatus_t st = cudnnConvolutionBackwardData(
-        ctx.cudnn(), &alpha, descs_->filter.get(), t.w, descs_->in.get(), t.x, descs_->conv.get(),
-        algo_, workspace_.get(), ws_bytes_, &beta, descs_->out.get(), t.y);
-    if (st != CUDNN_STATUS_SUCCESS) {
-      const std::string what =
-          std::string("cudnnConvolutionBackwardData with ") + dnn::bwd_data_algo_name(algo_);
-      if (refusable) dnn::throw_status(st, what);
-      throw Error(what + ": " + dnn::describe_status(st));
-    }
-    dnn::add_bias(ctx, p, cfg, t);
+    dnn::run_backward_data(ctx, p, cfg, t, *descs_, algo_, workspace_, ws_bytes_, refusable);
   }
 
   std::unique_ptr<dnn::LegacyConv> descs_;

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cuda_event.hpp"
 #include "kernels/cudnn_common.hpp"
 #include "kernels/gpu_context.hpp"
 
@@ -223,21 +224,6 @@ const char* precision_veto(const ConfigInfo& info, DType t) {
   return nullptr;
 }
 
-class Events {
- public:
-  Events() {
-    TCONV_CUDA_CHECK(cudaEventCreate(&start));
-    TCONV_CUDA_CHECK(cudaEventCreate(&stop));
-  }
-  ~Events() {
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-  }
-  Events(const Events&) = delete;
-  Events& operator=(const Events&) = delete;
-  cudaEvent_t start = nullptr, stop = nullptr;
-};
-
 class CudnnGraph : public Implementation {
  public:
   ~CudnnGraph() override { release(); }
@@ -248,9 +234,7 @@ class CudnnGraph : public Implementation {
   }
 
   Support can_implement(const Problem& p, const Config& cfg) const override {
-    Support s = dnn::dtype_support(cfg);
-    if (!s.ok) return s;
-    return dnn::dgrad_shape_support(p);
+    return dnn::dgrad_support(p, cfg);
   }
 
   void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
@@ -349,7 +333,7 @@ class CudnnGraph : public Implementation {
     }
     build_variant_pack(t);
 
-    Events ev;
+    EventPair ev;
     std::string exec_errors;
     int best = -1;
     for (size_t i = 0; i < plans.size(); ++i) {
@@ -359,20 +343,16 @@ class CudnnGraph : public Implementation {
         continue;
       }
       // Estimate once, then average enough runs for about 20 ms (1 to 10 runs).
-      TCONV_CUDA_CHECK(cudaEventRecord(ev.start, ctx.stream()));
+      ev.record_start(ctx.stream());
       TCONV_CUDNN_CHECK(cudnnBackendExecute(h, plans[i].plan.get(), vp_.get()));
-      TCONV_CUDA_CHECK(cudaEventRecord(ev.stop, ctx.stream()));
-      TCONV_CUDA_CHECK(cudaEventSynchronize(ev.stop));
-      float once = 0;
-      TCONV_CUDA_CHECK(cudaEventElapsedTime(&once, ev.start, ev.stop));
+      ev.record_stop(ctx.stream());
+      const float once = ev.elapsed_ms();
       const int reps = int(std::clamp(20.0f / std::max(once, 1e-3f), 1.0f, 10.0f));
-      TCONV_CUDA_CHECK(cudaEventRecord(ev.start, ctx.stream()));
+      ev.record_start(ctx.stream());
       for (int r = 0; r < reps; ++r)
         TCONV_CUDNN_CHECK(cudnnBackendExecute(h, plans[i].plan.get(), vp_.get()));
-      TCONV_CUDA_CHECK(cudaEventRecord(ev.stop, ctx.stream()));
-      TCONV_CUDA_CHECK(cudaEventSynchronize(ev.stop));
-      float total = 0;
-      TCONV_CUDA_CHECK(cudaEventElapsedTime(&total, ev.start, ev.stop));
+      ev.record_stop(ctx.stream());
+      const float total = ev.elapsed_ms();
       plans[i].ms = total / float(reps);
       if (best < 0 || plans[i].ms < plans[size_t(best)].ms) best = int(i);
     }

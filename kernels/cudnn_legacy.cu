@@ -33,9 +33,7 @@ class CudnnLegacy : public Implementation {
   }
 
   Support can_implement(const Problem& p, const Config& cfg) const override {
-    Support s = dnn::dtype_support(cfg);
-    if (!s.ok) return s;
-    return dnn::dgrad_shape_support(p);
+    return dnn::dgrad_support(p, cfg);
   }
 
   void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
@@ -83,19 +81,7 @@ class CudnnLegacy : public Implementation {
  private:
   void execute(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t,
                bool refusable) {
-    // alpha/beta are float for float, half and bfloat16 data. beta = 0: dx is not read, so the
-    // NaN-poisoned y is simply overwritten.
-    const float alpha = 1.0f, beta = 0.0f;
-    const cudnnStatus_t st = cudnnConvolutionBackwardData(
-        ctx.cudnn(), &alpha, descs_->filter.get(), t.w, descs_->in.get(), t.x, descs_->conv.get(),
-        algo_, workspace_.get(), ws_bytes_, &beta, descs_->out.get(), t.y);
-    if (st != CUDNN_STATUS_SUCCESS) {
-      const std::string what =
-          std::string("cudnnConvolutionBackwardData with ") + dnn::bwd_data_algo_name(algo_);
-      if (refusable) dnn::throw_status(st, what);
-      throw Error(what + ": " + dnn::describe_status(st));
-    }
-    dnn::add_bias(ctx, p, cfg, t);
+    dnn::run_backward_data(ctx, p, cfg, t, *descs_, algo_, workspace_, ws_bytes_, refusable);
   }
 
   std::string name_;

@@ -11,8 +11,8 @@
 
 #include "core/hd.hpp"
 #include "core/problem.hpp"
-#include "kernels/gather_math.hpp"
 #include "kernels/index_math.hpp"
+#include "kernels/layout.hpp"
 
 namespace tconv::kmath {
 

@@ -1,8 +1,8 @@
-// Index helpers of the gather kernel (kernels/gather.cu), plus the layout-aware tensor offsets
-// that all the plain CUDA implementations (scatter, gather, zero_insert_direct, gemm_col2im,
-// explicit_gemm, explicit_spmm) share. Everything is __host__ __device__ and templated on the
-// value types, so tests/test_kernels_math.cpp runs the very code the kernels run, in double,
-// against the fp64 references.
+// Index helpers of the gather kernel (kernels/gather.cu), plus the channel-tile choice (also used
+// by zero_insert_direct) and the landing fraction (also used by scatter and explicit_spmm); the
+// layout-aware tensor offsets live in kernels/layout.hpp. Everything is __host__ __device__ and
+// templated on the value types, so tests/test_kernels_math.cpp runs the very code the kernels run,
+// in double, against the fp64 references.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include "core/hd.hpp"
 #include "core/problem.hpp"
 #include "kernels/index_math.hpp"
+#include "kernels/layout.hpp"
 
 // `#pragma unroll` for the fixed-size channel loops; plain C++ compilers (the CPU tests) would
 // warn about the unknown pragma.
@@ -20,29 +21,6 @@
 #endif
 
 namespace tconv::kmath {
-
-// ---- Layouts -----------------------------------------------------------------------------
-// Activations: nchw (N,C,H,W), nhwc (N,H,W,C). With n = 0 these are also the flattened
-// per-sample row/column coordinates of the explicit C matrix.
-TCONV_HD int64_t act_offset(bool nhwc, int64_t n, int64_t c, int64_t h, int64_t w, int64_t C,
-                            int64_t H, int64_t W) {
-  return nhwc ? ((n * H + h) * W + w) * C + c : ((n * C + c) * H + h) * W + w;
-}
-
-// Weights: nchw (C_in, C_out/g, k_h, k_w), nhwc (C_in, k_h, k_w, C_out/g).
-TCONV_HD int64_t weight_offset(bool nhwc, int64_t ci, int64_t j, int64_t ky, int64_t kx,
-                               int64_t cog, int64_t kh, int64_t kw) {
-  return nhwc ? ((ci * kh + ky) * kw + kx) * cog + j : ((ci * cog + j) * kh + ky) * kw + kx;
-}
-// Distance between the weights of output channels j and j+1 (same ci and tap).
-TCONV_HD int64_t weight_channel_stride(bool nhwc, int64_t kh, int64_t kw) {
-  return nhwc ? 1 : kh * kw;
-}
-
-// Output channel of element e of y (for the bias fill kernels).
-TCONV_HD int64_t y_channel(const Problem& p, bool nhwc, int64_t e) {
-  return nhwc ? e % p.c_out : (e / (p.h_out() * p.w_out())) % p.c_out;
-}
 
 // ---- Gather --------------------------------------------------------------------------------
 // One work item = one output pixel (n, oy, ox) for a tile of up to CoT output channels of one

@@ -14,7 +14,6 @@
 
 #include "core/hd.hpp"
 #include "core/problem.hpp"
-#include "kernels/gather_math.hpp"
 #include "kernels/index_math.hpp"
 
 namespace tconv::kmath {

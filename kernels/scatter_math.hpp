@@ -7,8 +7,9 @@
 
 #include "core/hd.hpp"
 #include "core/problem.hpp"
-#include "kernels/gather_math.hpp"
+#include "kernels/gather_math.hpp"  // landing_fraction
 #include "kernels/index_math.hpp"
+#include "kernels/layout.hpp"
 
 namespace tconv::kmath {
 

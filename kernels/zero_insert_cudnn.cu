@@ -83,17 +83,13 @@ class ZeroInsertCudnn : public Implementation {
     // Real z and wz for the search.
     transform(ctx, p, cfg, t);
 
-    size_t want = 0;
-    for (int a = 0; a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++a) {
-      size_t bytes = 0;
-      if (cudnnGetConvolutionForwardWorkspaceSize(
-              h, descs_->in.get(), descs_->filter.get(), descs_->conv.get(), descs_->out.get(),
-              cudnnConvolutionFwdAlgo_t(a), &bytes) == CUDNN_STATUS_SUCCESS)
-        want = std::max(want, bytes);
-    }
     const size_t left = ctx.memory_budget() - (z_bytes + wz_bytes);
-    size_t ws = std::min(want, left);
-    while (ws > 0 && !dnn::try_allocate(workspace_, ws)) ws /= 2;
+    const size_t ws = dnn::allocate_search_workspace(
+        workspace_, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, left, [&](int a, size_t* bytes) {
+          return cudnnGetConvolutionForwardWorkspaceSize(
+              h, descs_->in.get(), descs_->filter.get(), descs_->conv.get(), descs_->out.get(),
+              cudnnConvolutionFwdAlgo_t(a), bytes);
+        });
 
     int max_count = 0;
     TCONV_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &max_count));
@@ -105,33 +101,15 @@ class ZeroInsertCudnn : public Implementation {
             descs_->out.get(), t.y, int(perf.size()), &returned, perf.data(), workspace_.get(), ws),
         "cudnnFindConvolutionForwardAlgorithmEx");
 
-    std::string refused;
-    for (int i = 0; i < returned; ++i) {
-      const cudnnConvolutionFwdAlgoPerf_t& r = perf[size_t(i)];
-      if (r.status != CUDNN_STATUS_SUCCESS || r.memory > ws) continue;
-      if (!dnn::math_type_allowed(cfg.dtype, r.mathType)) continue;
-      descs_->conv.set_math(cfg.dtype == DType::fp32 ? requested : r.mathType);
-      algo_ = r.algo;
-      ws_bytes_ = r.memory;
-      time_ms_ = r.time;
-      try {
-        execute(ctx, p, cfg, t, /*refusable=*/true);
-        ctx.synchronize();
-      } catch (const NotSupported& e) {
-        refused += std::string(refused.empty() ? "" : "; ") + e.what();
-        continue;
-      }
-      chosen_ = true;
-      break;
-    }
-    if (!chosen_) {
-      std::string statuses;
-      for (int i = 0; i < returned; ++i)
-        statuses += std::string(i ? ", " : "") + dnn::fwd_algo_name(perf[size_t(i)].algo) + "=" +
-                    cudnnGetErrorString(perf[size_t(i)].status);
-      throw NotSupported("cudnnFind: no forward algorithm usable (" + statuses +
-                         (refused.empty() ? "" : "; " + refused) + ")");
-    }
+    dnn::run_first_found(perf, returned, ws, cfg.dtype, descs_->conv, requested, "forward",
+                         dnn::fwd_algo_name, [&](const cudnnConvolutionFwdAlgoPerf_t& r) {
+                           algo_ = r.algo;
+                           ws_bytes_ = r.memory;
+                           time_ms_ = r.time;
+                           execute(ctx, p, cfg, t, /*refusable=*/true);
+                           ctx.synchronize();
+                         });
+    chosen_ = true;
     if (ws_bytes_ < workspace_.bytes() && !dnn::try_allocate(workspace_, ws_bytes_))
       throw Skipped("zero_insert_cudnn: re-allocating " + dnn::mib(ws_bytes_) + " failed");
   }
@@ -148,11 +126,8 @@ class ZeroInsertCudnn : public Implementation {
 
   std::string algo() const override {
     if (!chosen_) return "";
-    char buf[128];
-    std::snprintf(buf, sizeof(buf), " (find: %.4f ms, ws %s)", double(time_ms_),
-                  dnn::mib(ws_bytes_).c_str());
     return std::string(dnn::fwd_algo_name(algo_)) +
-           ", math=" + dnn::math_name(descs_->conv.math()) + buf;
+           ", math=" + dnn::math_name(descs_->conv.math()) + dnn::find_note(time_ms_, ws_bytes_);
   }
 
   void release() override {

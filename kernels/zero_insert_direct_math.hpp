@@ -13,8 +13,9 @@
 
 #include "core/hd.hpp"
 #include "core/problem.hpp"
-#include "kernels/gather_math.hpp"
+#include "kernels/gather_math.hpp"  // pick_co_tile, TCONV_KMATH_UNROLL
 #include "kernels/index_math.hpp"
+#include "kernels/layout.hpp"
 
 namespace tconv::kmath {
 
