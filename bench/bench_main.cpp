@@ -106,6 +106,10 @@ Options parse_args(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
     if (arg.rfind("--benchmark_", 0) == 0) {
+      // Each row is verified and written once; Google Benchmark's repetitions would re-run and
+      // overwrite it. Repetitions inside a row are --reps.
+      if (arg.rfind("--benchmark_repetitions", 0) == 0 && arg != "--benchmark_repetitions=1")
+        throw Error("--benchmark_repetitions is not supported: use --reps N (timed repetitions per row)");
       o.passthrough.push_back(arg);
       continue;
     }

@@ -167,6 +167,19 @@ class ExplicitSpmm : public Implementation {
                   idx64_ ? "64-bit" : "32-bit");
     algo_ = a;
     prepared_ = true;
+    // One untimed trial: cuSPARSE may accept the size query and still refuse the product (e.g.
+    // a 16-bit or 64-bit-index combination); that is a not_supported row, not an error.
+    try {
+      run(ctx, p, cfg, t);
+      ctx.synchronize();
+    } catch (const Error& e) {
+      if (std::string(e.what()).find("CUSPARSE_STATUS_NOT_SUPPORTED") != std::string::npos ||
+          std::string(e.what()).find("not supported") != std::string::npos) {
+        release();
+        throw NotSupported(std::string("cuSPARSE SpMM refused this configuration: ") + e.what());
+      }
+      throw;
+    }
   }
   size_t workspace_bytes() const override {
     return row_ptr_.bytes() + col_.bytes() + val_.bytes() + buffer_.bytes();
