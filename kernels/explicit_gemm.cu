@@ -15,6 +15,7 @@
 #include <cstdio>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/launch.cuh"
 #include "kernels/cuda_event.hpp"
 #include "kernels/device_buffer.hpp"
 #include "kernels/explicit_gemm_math.hpp"
@@ -26,10 +27,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-int blocks_for(int64_t work) {
-  const int64_t b = (work + kThreads - 1) / kThreads;
-  return int(std::clamp<int64_t>(b, 1, int64_t(1) << 20));
-}
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
@@ -42,14 +39,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kThreads)
-    bias_fill_kernel(Problem p, bool nhwc, const T* __restrict__ bias, T* __restrict__ y) {
-  const int64_t total = p.y_elems();
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x)
-    y[e] = bias[kmath::y_channel(p, nhwc, e)];
-}
 
 struct GemmTypes {
   cudaDataType type;
@@ -136,13 +125,13 @@ class ExplicitGemm : public Implementation {
   template <typename T>
   void build(Context& ctx, const Problem& p, bool nhwc, const Tensors& t, int64_t rows,
              int64_t total) {
-    build_ct_kernel<T><<<blocks_for(total), kThreads, 0, ctx.stream()>>>(
+    build_ct_kernel<T><<<grid_blocks(total, kThreads), kThreads, 0, ctx.stream()>>>(
         p, nhwc, static_cast<const T*>(t.w), ct_.as<T>(), rows, total);
     TCONV_CHECK_LAUNCH();
   }
   template <typename T>
   void fill_bias(Context& ctx, const Problem& p, bool nhwc, const Tensors& t) {
-    bias_fill_kernel<T><<<blocks_for(p.y_elems()), kThreads, 0, ctx.stream()>>>(
+    bias_fill_kernel<T><<<grid_blocks(p.y_elems(), kThreads), kThreads, 0, ctx.stream()>>>(
         p, nhwc, static_cast<const T*>(t.bias), static_cast<T*>(t.y));
     TCONV_CHECK_LAUNCH();
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/launch.cuh"
 #include "kernels/cuda_event.hpp"
 #include "kernels/device_buffer.hpp"
 #include "kernels/explicit_spmm_math.hpp"
@@ -29,10 +30,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-int blocks_for(int64_t work) {
-  const int64_t b = (work + kThreads - 1) / kThreads;
-  return int(std::clamp<int64_t>(b, 1, int64_t(1) << 20));
-}
 
 template <typename I, typename T>
 __global__ void __launch_bounds__(kThreads)
@@ -45,14 +42,6 @@ __global__ void __launch_bounds__(kThreads)
     kmath::csr_fill<I, T, T>(p, nhwc, e / cig, int(e % cig), sy, sx, w, row_ptr, col, val);
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kThreads)
-    bias_fill_kernel(Problem p, bool nhwc, const T* __restrict__ bias, T* __restrict__ y) {
-  const int64_t total = p.y_elems();
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x)
-    y[e] = bias[kmath::y_channel(p, nhwc, e)];
-}
 
 cudaDataType value_type(DType t) {
   switch (t) {
@@ -241,18 +230,18 @@ class ExplicitSpmm : public Implementation {
             const DeviceBuffer& sx, const Tensors& t, int64_t items) {
     const T* w = static_cast<const T*>(t.w);
     if (idx64_)
-      csr_fill_kernel<int64_t, T><<<blocks_for(items), kThreads, 0, ctx.stream()>>>(
+      csr_fill_kernel<int64_t, T><<<grid_blocks(items, kThreads), kThreads, 0, ctx.stream()>>>(
           p, nhwc, sy.as<int64_t>(), sx.as<int64_t>(), w, row_ptr_.as<int64_t>(),
           col_.as<int64_t>(), val_.as<T>(), items);
     else
-      csr_fill_kernel<int32_t, T><<<blocks_for(items), kThreads, 0, ctx.stream()>>>(
+      csr_fill_kernel<int32_t, T><<<grid_blocks(items, kThreads), kThreads, 0, ctx.stream()>>>(
           p, nhwc, sy.as<int64_t>(), sx.as<int64_t>(), w, row_ptr_.as<int32_t>(),
           col_.as<int32_t>(), val_.as<T>(), items);
     TCONV_CHECK_LAUNCH();
   }
   template <typename T>
   void fill_bias(Context& ctx, const Problem& p, bool nhwc, const Tensors& t) {
-    bias_fill_kernel<T><<<blocks_for(p.y_elems()), kThreads, 0, ctx.stream()>>>(
+    bias_fill_kernel<T><<<grid_blocks(p.y_elems(), kThreads), kThreads, 0, ctx.stream()>>>(
         p, nhwc, static_cast<const T*>(t.bias), static_cast<T*>(t.y));
     TCONV_CHECK_LAUNCH();
   }

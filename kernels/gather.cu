@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/launch.cuh"
 #include "kernels/gather_math.hpp"
 #include "kernels/gpu_context.hpp"
 #include "kernels/implementation.hpp"
@@ -22,10 +23,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-int blocks_for(int64_t work) {
-  const int64_t b = (work + kThreads - 1) / kThreads;
-  return int(std::clamp<int64_t>(b, 1, int64_t(1) << 20));
-}
 
 template <int CoT, bool Nhwc, typename T>
 __global__ void __launch_bounds__(kThreads)
@@ -39,7 +36,7 @@ __global__ void __launch_bounds__(kThreads)
 
 template <int CoT, bool Nhwc, typename T>
 void launch_tile(Context& ctx, const Problem& p, const Tensors& t) {
-  gather_kernel<CoT, Nhwc, T><<<blocks_for(kmath::gather_item_count(p, CoT)), kThreads, 0,
+  gather_kernel<CoT, Nhwc, T><<<grid_blocks(kmath::gather_item_count(p, CoT), kThreads), kThreads, 0,
                                 ctx.stream()>>>(
       p, static_cast<const T*>(t.x), static_cast<const T*>(t.w),
       p.has_bias ? static_cast<const T*>(t.bias) : nullptr, static_cast<T*>(t.y));

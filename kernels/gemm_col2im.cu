@@ -16,6 +16,7 @@
 #include <cstdio>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/launch.cuh"
 #include "kernels/device_buffer.hpp"
 #include "kernels/gemm_col2im_math.hpp"
 #include "kernels/gpu_context.hpp"
@@ -28,10 +29,6 @@ constexpr int kThreads = 256;
 // The column buffer stops growing here: beyond it more items per chunk save little launch time.
 constexpr double kChunkCapBytes = double(1 << 30);
 
-int blocks_for(int64_t work) {
-  const int64_t b = (work + kThreads - 1) / kThreads;
-  return int(std::clamp<int64_t>(b, 1, int64_t(1) << 20));
-}
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
@@ -150,7 +147,7 @@ class GemmCol2im : public Implementation {
  private:
   template <typename T>
   void launch_col2im(Context& ctx, const Problem& p, const Tensors& t, int64_t n0, int64_t total) {
-    col2im_kernel<T><<<blocks_for(total), kThreads, 0, ctx.stream()>>>(
+    col2im_kernel<T><<<grid_blocks(total, kThreads), kThreads, 0, ctx.stream()>>>(
         p, col_.as<float>(), p.has_bias ? static_cast<const T*>(t.bias) : nullptr,
         static_cast<T*>(t.y), n0, total);
     TCONV_CHECK_LAUNCH();

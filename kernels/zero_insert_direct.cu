@@ -15,6 +15,7 @@
 #include <cstdio>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/launch.cuh"
 #include "kernels/device_buffer.hpp"
 #include "kernels/gpu_context.hpp"
 #include "kernels/implementation.hpp"
@@ -28,10 +29,6 @@ constexpr int kTileW = 32, kTileH = 8, kConvThreads = kTileW * kTileH;
 constexpr int kChunk = 256;
 constexpr int kFillThreads = 256;
 
-int blocks_for(int64_t work, int threads) {
-  const int64_t b = (work + threads - 1) / threads;
-  return int(std::clamp<int64_t>(b, 1, int64_t(1) << 20));
-}
 
 template <typename T>
 __global__ void __launch_bounds__(kFillThreads)
@@ -103,7 +100,7 @@ void run_typed(Context& ctx, const Problem& p, const Tensors& t, T* z, int64_t c
   for (int64_t n0 = 0; n0 < p.n; n0 += chunk) {
     const int64_t items = std::min(chunk, p.n - n0);
     const int64_t zelems = items * kmath::zi_item_elems(g);
-    zi_fill_kernel<T><<<blocks_for(zelems, kFillThreads), kFillThreads, 0, ctx.stream()>>>(
+    zi_fill_kernel<T><<<grid_blocks(zelems, kFillThreads), kFillThreads, 0, ctx.stream()>>>(
         p, g, x, z, n0, zelems);
     TCONV_CHECK_LAUNCH();
     switch (co_tile) {
