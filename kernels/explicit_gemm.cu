@@ -15,6 +15,7 @@
 #include <cstdio>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/cublas_types.hpp"
 #include "kernels/launch.cuh"
 #include "kernels/cuda_event.hpp"
 #include "kernels/device_buffer.hpp"
@@ -40,20 +41,6 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 
-struct GemmTypes {
-  cudaDataType type;
-  cublasComputeType_t compute;
-  const char* name;
-};
-GemmTypes gemm_types(DType t) {
-  switch (t) {
-    case DType::fp32: return {CUDA_R_32F, CUBLAS_COMPUTE_32F, "fp32"};
-    case DType::tf32: return {CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, "tf32"};
-    case DType::fp16: return {CUDA_R_16F, CUBLAS_COMPUTE_32F, "fp16, fp32 accumulation"};
-    case DType::bf16: return {CUDA_R_16BF, CUBLAS_COMPUTE_32F, "bf16, fp32 accumulation"};
-    default: throw Error(std::string("explicit_gemm: dtype ") + to_string(t) + " not implemented");
-  }
-}
 
 class ExplicitGemm : public Implementation {
  public:
@@ -93,14 +80,14 @@ class ExplicitGemm : public Implementation {
     const float ms = ev.elapsed_ms();
     char a[200];
     std::snprintf(a, sizeof a, "C build %.2f ms, dense %.3f GiB; cublasGemmEx_64 %s", double(ms),
-                  gib(bytes), gemm_types(cfg.dtype).name);
+                  gib(bytes), cublas_types(cfg.dtype, "explicit_gemm").name);
     algo_ = a;
   }
   size_t workspace_bytes() const override { return ct_.bytes(); }
   double work_ratio(const Problem& p) const override { return kmath::explicit_work_ratio(p); }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
     if (!ct_.get()) throw Error("explicit_gemm: run() before prepare()");
-    const GemmTypes types = gemm_types(cfg.dtype);
+    const CublasTypes types = cublas_types(cfg.dtype, "explicit_gemm");
     const bool nhwc = cfg.layout == Layout::nhwc;
     // With a bias, y starts as the broadcast bias and the GEMM accumulates onto it (beta = 1);
     // without, beta = 0 and cuBLAS never reads the poisoned y.
@@ -115,8 +102,8 @@ class ExplicitGemm : public Implementation {
     const kmath::DenseGemm g = kmath::explicit_gemm_plan(p);
     const float alpha = 1.0f, beta = bias ? 1.0f : 0.0f;
     TCONV_CUBLAS_CHECK(cublasGemmEx_64(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, g.m, g.n, g.k, &alpha,
-                                       ct_.get(), types.type, g.lda, t.x, types.type, g.ldb, &beta,
-                                       t.y, types.type, g.ldc, types.compute, CUBLAS_GEMM_DEFAULT));
+                                       ct_.get(), types.data, g.lda, t.x, types.data, g.ldb, &beta,
+                                       t.y, types.data, g.ldc, types.compute, CUBLAS_GEMM_DEFAULT));
   }
   std::string algo() const override { return algo_; }
   void release() override { ct_.reset(); }

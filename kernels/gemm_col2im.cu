@@ -16,6 +16,7 @@
 #include <cstdio>
 
 #include "kernels/cuda_check.hpp"
+#include "kernels/cublas_types.hpp"
 #include "kernels/launch.cuh"
 #include "kernels/device_buffer.hpp"
 #include "kernels/gemm_col2im_math.hpp"
@@ -49,20 +50,6 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-struct GemmTypes {
-  cudaDataType ab;
-  cublasComputeType_t compute;
-  const char* name;
-};
-GemmTypes gemm_types(DType t) {
-  switch (t) {
-    case DType::fp32: return {CUDA_R_32F, CUBLAS_COMPUTE_32F, "fp32"};
-    case DType::tf32: return {CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32, "tf32"};
-    case DType::fp16: return {CUDA_R_16F, CUBLAS_COMPUTE_32F, "fp16 in, fp32 out"};
-    case DType::bf16: return {CUDA_R_16BF, CUBLAS_COMPUTE_32F, "bf16 in, fp32 out"};
-    default: throw Error(std::string("gemm_col2im: dtype ") + to_string(t) + " not implemented");
-  }
-}
 
 class GemmCol2im : public Implementation {
  public:
@@ -96,7 +83,7 @@ class GemmCol2im : public Implementation {
     plan_full_ = kmath::col2im_gemm_plan(p, int(chunk_));
     const int64_t tail = p.n % chunk_;
     plan_tail_ = kmath::col2im_gemm_plan(p, int(tail == 0 ? chunk_ : tail));
-    const GemmTypes types = gemm_types(cfg.dtype);
+    const CublasTypes types = cublas_types(cfg.dtype, "gemm_col2im");
     char a[240];
     std::snprintf(a, sizeof a,
                   "cublasGemmStridedBatchedEx %s, %zu call(s) x batch %d per chunk; column buffer "
@@ -110,7 +97,7 @@ class GemmCol2im : public Implementation {
   double work_ratio(const Problem&) const override { return 1.0; }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
     if (!col_.get()) throw Error("gemm_col2im: run() before prepare()");
-    const GemmTypes types = gemm_types(cfg.dtype);
+    const CublasTypes types = cublas_types(cfg.dtype, "gemm_col2im");
     const size_t elem = storage_bytes(cfg.dtype);
     const char* x = static_cast<const char*>(t.x);
     const char* w = static_cast<const char*>(t.w);
@@ -125,8 +112,8 @@ class GemmCol2im : public Implementation {
       for (const kmath::GemmCall& c : plan.calls)
         TCONV_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
             h, CUBLAS_OP_N, CUBLAS_OP_T, plan.m, plan.n, plan.k, &alpha,
-            xc + size_t(c.a_off) * elem, types.ab, plan.lda, c.stride_a,
-            w + size_t(c.b_off) * elem, types.ab, plan.ldb, c.stride_b, &beta, col + c.c_off,
+            xc + size_t(c.a_off) * elem, types.data, plan.lda, c.stride_a,
+            w + size_t(c.b_off) * elem, types.data, plan.ldb, c.stride_b, &beta, col + c.c_off,
             CUDA_R_32F, plan.ldc, c.stride_c, c.batch, types.compute, CUBLAS_GEMM_DEFAULT));
       const int64_t total = items * p.c_out * p.h_out() * p.w_out();
       switch (cfg.dtype) {
