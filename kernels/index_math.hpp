@@ -47,7 +47,7 @@ struct TapRange {
 // Smallest tap in [0, step) with tap*dil = r (mod stride), or -1 if there is none.
 TCONV_HD int first_tap_of_residue(int r, int stride, int dil, int step) {
   for (int t = 0; t < step; ++t)
-    if ((t * dil) % stride == r) return t;
+    if (int((static_cast<long long>(t) * dil) % stride) == r) return t;  // t*dil may pass int32
   return -1;
 }
 

@@ -142,3 +142,19 @@ TEST(IndexMath, GatherElementMatchesReference) {
 
 }  // namespace
 }  // namespace tconv
+
+namespace tconv {
+namespace {
+
+// Strides and dilations up to Problem's field limit (2^24): tap*dil passes int32.
+TEST(IndexMath, FirstTapOfResidueWithLargeStrideAndDilation) {
+  const int stride = (1 << 24) - 1, dil = (1 << 24) - 3;
+  const int step = stride / idx::gcd(stride, dil);
+  for (int t : {0, 1, 5, 200}) {
+    const int r = int((static_cast<long long>(t) * dil) % stride);
+    EXPECT_EQ(idx::first_tap_of_residue(r, stride, dil, step), t);
+  }
+}
+
+}  // namespace
+}  // namespace tconv
