@@ -28,7 +28,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
     build_ct_kernel(Problem p, bool nhwc, const T* __restrict__ w, T* __restrict__ ct,
@@ -39,8 +38,6 @@ __global__ void __launch_bounds__(kThreads)
     if (c.r >= 0) ct[c.k * rows + c.r] = w[c.w_off];
   }
 }
-
-
 
 class ExplicitGemm : public Implementation {
  public:

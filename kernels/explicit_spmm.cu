@@ -30,7 +30,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-
 template <typename I, typename T>
 __global__ void __launch_bounds__(kThreads)
     csr_fill_kernel(Problem p, bool nhwc, const int64_t* __restrict__ sy,
@@ -41,7 +40,6 @@ __global__ void __launch_bounds__(kThreads)
        e += int64_t(gridDim.x) * blockDim.x)
     kmath::csr_fill<I, T, T>(p, nhwc, e / cig, int(e % cig), sy, sx, w, row_ptr, col, val);
 }
-
 
 cudaDataType value_type(DType t) {
   switch (t) {

@@ -23,7 +23,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-
 template <int CoT, bool Nhwc, typename T>
 __global__ void __launch_bounds__(kThreads)
     gather_kernel(Problem p, const T* __restrict__ x, const T* __restrict__ w,

@@ -30,7 +30,6 @@ constexpr int kThreads = 256;
 // The column buffer stops growing here: beyond it more items per chunk save little launch time.
 constexpr double kChunkCapBytes = double(1 << 30);
 
-
 template <typename T>
 __global__ void __launch_bounds__(kThreads)
     col2im_kernel(Problem p, const float* __restrict__ col, const T* __restrict__ bias,
@@ -49,7 +48,6 @@ __global__ void __launch_bounds__(kThreads)
     yc[e] = T(v);
   }
 }
-
 
 class GemmCol2im : public Implementation {
  public:

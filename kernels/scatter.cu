@@ -18,7 +18,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-
 template <bool Nhwc>
 __global__ void __launch_bounds__(kThreads)
     scatter_bias_fill_kernel(Problem p, const float* __restrict__ bias, float* __restrict__ y) {

@@ -29,7 +29,6 @@ constexpr int kTileW = 32, kTileH = 8, kConvThreads = kTileW * kTileH;
 constexpr int kChunk = 256;
 constexpr int kFillThreads = 256;
 
-
 template <typename T>
 __global__ void __launch_bounds__(kFillThreads)
     zi_fill_kernel(Problem p, kmath::ZiGeom g, const T* __restrict__ x, T* __restrict__ z,
