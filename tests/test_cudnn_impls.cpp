@@ -1,17 +1,20 @@
-// The cuDNN implementations (kernels/cudnn_*.cu, kernels/zero_insert_cudnn.cu).
+// The cuDNN implementations (kernels/cudnn/*.cu, kernels/zero_insert/zero_insert_cudnn.cu).
 //
 // CPU: everything those files compute themselves is checked against the fp64 references on
 // random valid problems in both layouts: the tensor geometry handed to cuDNN (dims/strides),
 // the claim that cuDNN's backward-data with dy = x, w = weight, dx = y IS the transposed
 // convolution (emulated literally from cuDNN's forward-convolution definition over that
 // geometry), the zero-insertion and weight-flip index maps followed by an emulated stride-1
-// forward convolution, the bias channel map, status classification and can_implement.
+// forward convolution, the bias channel map, status classification and can_implement; the
+// cuDNN-frontend graph of cudnn_graph read back from the frontend's attribute objects, lowered to
+// cuDNN's backend without a GPU, its precision filters and its error classification.
 // GPU (suites Gpu*): each legacy algorithm either matches ref::direct or is refused as
 // not_supported; cudnn_find, cudnn_graph and zero_insert_cudnn match ref::direct in every dtype
 // and layout (or say not_supported), and overwrite a NaN-poisoned y completely.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -23,9 +26,10 @@
 #include "bench/convert.hpp"
 #include "bench/tolerance.hpp"
 #include "core/problem.hpp"
-#include "kernels/cudnn_common.hpp"
-#include "kernels/gpu_context.hpp"
-#include "kernels/implementation.hpp"
+#include "kernels/cudnn/cudnn_common.hpp"
+#include "kernels/cudnn/cudnn_graph.hpp"
+#include "kernels/common/gpu_context.hpp"
+#include "kernels/common/implementation.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_util.hpp"
 
@@ -197,8 +201,9 @@ TEST(CudnnDgrad, ShapeSupportIsExactlyOutputPaddingBelowStride) {
 }
 
 // cuDNN itself checks shapes when descriptors are built, no GPU needed: the legacy forward
-// output of dx must be dy (cudnnGetConvolution2dForwardOutputDim) and the graph API's
-// backward-data operation validates every spatial dim at finalize. Both must accept our
+// output of dx must be dy (cudnnGetConvolution2dForwardOutputDim), and lowering the frontend
+// graph to a backend operation graph (build_operation_graph without a handle) finalizes the
+// backward-data operation, where cuDNN validates every spatial dim. Both must accept our
 // descriptors exactly when dgrad_shape_support says so (groups, dilation, output_padding, nhwc
 // filter format, every dtype), and the zero-insertion forward convolution always.
 TEST(CudnnDescriptors, CudnnAcceptsOurDescriptorsExactlyWhenSupported) {
@@ -220,10 +225,13 @@ TEST(CudnnDescriptors, CudnnAcceptsOurDescriptorsExactlyWhenSupported) {
           why = e.what();
         }
         try {
-          dnn::build_dgrad_op(p, cfg, 16);
+          dnn::DgradGraph g = dnn::make_dgrad_graph(p, cfg, 16);
+          dnn::fe_check(g.graph->validate(), "validate");
+          dnn::fe_check(g.graph->build_operation_graph(nullptr), "build_operation_graph");
         } catch (const NotSupported& e) {
           graph_ok = false;
           why += std::string(" | ") + e.what();
+          EXPECT_EQ(why.find('\n'), std::string::npos);
         }
         ASSERT_EQ(legacy_ok, ok) << p.to_string() << " " << to_string(t) << " " << to_string(l)
                                  << ": " << why;
@@ -236,6 +244,153 @@ TEST(CudnnDescriptors, CudnnAcceptsOurDescriptorsExactlyWhenSupported) {
   }
   EXPECT_GT(accepted, 0);
   EXPECT_GT(rejected, 0);
+}
+
+// ---- The frontend graph of cudnn_graph -----------------------------------------------------
+
+std::vector<int64_t> dims_of(const Geometry& g) {
+  return {g.dims[0], g.dims[1], g.dims[2], g.dims[3]};
+}
+std::vector<int64_t> strides_of(const Geometry& g) {
+  return {g.strides[0], g.strides[1], g.strides[2], g.strides[3]};
+}
+
+// What the graph holds, read back from the frontend's own attribute objects, against the problem
+// model: dy = x (N, C_in, H_in, W_in), w = (C_in, C_out/g, k_h, k_w), dx = y (N, C_out, H_out,
+// W_out), each with the layout's strides (checked against the layout definitions above and by
+// the emulation in CudnnDgrad); padding both sides, stride, dilation; cross-correlation; storage
+// type = dtype (tf32 stores fp32), fp32 compute; after validate(), the frontend's inferred
+// properties are still ours.
+TEST(CudnnFrontendGraph, AttributesAreTheProblemModel) {
+  std::mt19937_64 rng(24);
+  for (int trial = 0; trial < 100; ++trial) {
+    const Problem p = testing::random_problem(rng);
+    for (DType t : {DType::fp32, DType::tf32, DType::fp16, DType::bf16})
+      for (Layout l : kLayouts) {
+        const int64_t align = int64_t(1) << (trial % 5);
+        dnn::DgradGraph g = dnn::make_dgrad_graph(p, {t, l}, align);
+        const auto want_type = t == DType::fp16   ? dnn::fe::DataType_t::HALF
+                               : t == DType::bf16 ? dnn::fe::DataType_t::BFLOAT16
+                                                  : dnn::fe::DataType_t::FLOAT;
+        auto check = [&](const char* stage) {
+          SCOPED_TRACE(std::string(stage) + " " + p.to_string() + " " + to_string(t) + " " +
+                       to_string(l));
+          const std::vector<int64_t> x_dims = {p.n, p.c_in, p.h_in, p.w_in};
+          const std::vector<int64_t> w_dims = {p.c_in, p.c_out_per_group(), p.k_h, p.k_w};
+          const std::vector<int64_t> y_dims = {p.n, p.c_out, p.h_out(), p.w_out()};
+          EXPECT_EQ(g.dy->get_dim(), x_dims);
+          EXPECT_EQ(g.w->get_dim(), w_dims);
+          EXPECT_EQ(g.dx->get_dim(), y_dims);
+          EXPECT_EQ(g.dy->get_dim(), dims_of(dnn::dgrad_dy(p, l)));
+          EXPECT_EQ(g.dy->get_stride(), strides_of(dnn::dgrad_dy(p, l)));
+          EXPECT_EQ(g.w->get_stride(), strides_of(dnn::dgrad_w(p, l)));
+          EXPECT_EQ(g.dx->get_stride(), strides_of(dnn::dgrad_dx(p, l)));
+          if (l == Layout::nhwc) {  // channels innermost in all three
+            EXPECT_EQ(g.dy->get_stride()[1], 1);
+            EXPECT_EQ(g.w->get_stride()[1], 1);
+            EXPECT_EQ(g.dx->get_stride()[1], 1);
+          } else {
+            EXPECT_EQ(g.dy->get_stride()[3], 1);
+            EXPECT_EQ(g.w->get_stride()[3], 1);
+            EXPECT_EQ(g.dx->get_stride()[3], 1);
+          }
+          for (const auto& tensor : {g.dy, g.w, g.dx}) {
+            EXPECT_EQ(tensor->get_data_type(), want_type);
+            EXPECT_EQ(tensor->get_alignment(), align);
+            EXPECT_FALSE(tensor->get_is_virtual());
+          }
+          EXPECT_EQ(g.dy->get_uid(), dnn::kUidX);
+          EXPECT_EQ(g.w->get_uid(), dnn::kUidW);
+          EXPECT_EQ(g.dx->get_uid(), dnn::kUidY);
+          EXPECT_EQ(g.conv.get_pre_padding(), (std::vector<int64_t>{p.pad_h, p.pad_w}));
+          EXPECT_EQ(g.conv.get_post_padding(), (std::vector<int64_t>{p.pad_h, p.pad_w}));
+          EXPECT_EQ(g.conv.get_stride(), (std::vector<int64_t>{p.stride_h, p.stride_w}));
+          EXPECT_EQ(g.conv.get_dilation(), (std::vector<int64_t>{p.dil_h, p.dil_w}));
+          EXPECT_EQ(g.conv.get_convolution_mode(), dnn::fe::ConvolutionMode_t::CROSS_CORRELATION);
+          EXPECT_EQ(g.conv.compute_data_type, dnn::fe::DataType_t::FLOAT);
+          // Groups are implied: C_out / (W's C dim).
+          EXPECT_EQ(g.dx->get_dim()[1] / g.w->get_dim()[1], p.groups);
+        };
+        check("built");
+        const dnn::fe::error_t e = g.graph->validate();
+        ASSERT_TRUE(e.is_good()) << e.err_msg;
+        check("validated");
+      }
+  }
+}
+
+// fp32 must never reach a tensor-core (TF32) engine; tf32 may; no dtype may down-convert its
+// inputs or reduce in less than fp32. These are the notes prepare() deselects.
+TEST(CudnnFrontendGraph, PrecisionContractByNumericalNotes) {
+  using N = dnn::fe::NumericalNote_t;
+  auto has = [](DType t, N n) {
+    const std::vector<N> v = dnn::excluded_notes(t);
+    return std::find(v.begin(), v.end(), n) != v.end();
+  };
+  EXPECT_TRUE(has(DType::fp32, N::TENSOR_CORE));
+  for (DType t : {DType::tf32, DType::fp16, DType::bf16}) EXPECT_FALSE(has(t, N::TENSOR_CORE));
+  for (DType t : {DType::fp32, DType::tf32, DType::fp16, DType::bf16}) {
+    EXPECT_TRUE(has(t, N::DOWN_CONVERT_INPUTS)) << to_string(t);
+    EXPECT_TRUE(has(t, N::REDUCED_PRECISION_REDUCTION)) << to_string(t);
+    EXPECT_FALSE(has(t, N::FFT)) << to_string(t);
+    EXPECT_FALSE(has(t, N::NONDETERMINISTIC)) << to_string(t);
+  }
+  EXPECT_EQ(dnn::fe_data_type(DType::tf32), dnn::fe::DataType_t::FLOAT);
+  EXPECT_EQ(dnn::fe_data_type(DType::fp32), dnn::fe::DataType_t::FLOAT);
+  EXPECT_EQ(dnn::fe_data_type(DType::fp16), dnn::fe::DataType_t::HALF);
+  EXPECT_EQ(dnn::fe_data_type(DType::bf16), dnn::fe::DataType_t::BFLOAT16);
+}
+
+// Frontend errors: refusals become NotSupported with one line of cuDNN's words, our bugs stay
+// errors, and a broken installation named anywhere in the message is a FatalError.
+TEST(CudnnFrontendGraph, ErrorClassification) {
+  using C = dnn::fe::error_code_t;
+  const std::string bad_shape =
+      "detail::finalize(dgrad_operation.get_raw_desc()) failed with message: is_valid_spatial_dim"
+      "(...),\nand code: CUDNN_STATUS_BAD_PARAM";
+  EXPECT_THROW(dnn::fe_check({C::CUDNN_BACKEND_API_FAILED, bad_shape}, "x"), NotSupported);
+  try {
+    dnn::fe_check({C::CUDNN_BACKEND_API_FAILED, bad_shape}, "building");
+  } catch (const NotSupported& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("CUDNN_STATUS_BAD_PARAM"), std::string::npos) << what;
+    EXPECT_NE(what.find("building"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+  EXPECT_THROW(dnn::fe_check({C::GRAPH_EXECUTION_PLAN_CREATION_FAILED, "no plan"}, "x"),
+               NotSupported);
+  EXPECT_THROW(dnn::fe_check({C::HEURISTIC_QUERY_FAILED, "none"}, "x"), NotSupported);
+  EXPECT_NO_THROW(dnn::fe_check({C::OK, ""}, "x"));
+  // Not refusals: a null pointer, an execution failure, our own attribute mistakes, CUDA.
+  for (const auto& e : std::vector<dnn::fe::error_t>{
+           {C::CUDNN_BACKEND_API_FAILED, "code: CUDNN_STATUS_BAD_PARAM_NULL_POINTER"},
+           {C::CUDNN_BACKEND_API_FAILED, "code: CUDNN_STATUS_EXECUTION_FAILED"},
+           {C::CUDNN_BACKEND_API_FAILED, "no status named"},
+           {C::ATTRIBUTE_NOT_SET, "Pre padding not set."},
+           {C::INVALID_VARIANT_PACK, "Uid 3 not found"},
+           {C::CUDA_API_FAILED, "cudaErrorIllegalAddress"}}) {
+    try {
+      dnn::fe_check(e, "x");
+      ADD_FAILURE() << "no throw for " << e.err_msg;
+    } catch (const NotSupported&) {
+      ADD_FAILURE() << "a refusal: " << e.err_msg;
+    } catch (const FatalError&) {
+      ADD_FAILURE() << "fatal: " << e.err_msg;
+    } catch (const Error&) {
+    }
+  }
+  // Fatal statuses, whatever the frontend code, and even inside a refusal code.
+  for (cudnnStatus_t s : {CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED, CUDNN_STATUS_NOT_INITIALIZED,
+                          CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH}) {
+    const std::string msg = std::string("failed, and code: ") + cudnnGetErrorString(s);
+    EXPECT_THROW(dnn::fe_check({C::CUDNN_BACKEND_API_FAILED, msg}, "x"), FatalError) << msg;
+    EXPECT_THROW(dnn::fe_check({C::GRAPH_EXECUTION_PLAN_CREATION_FAILED, msg}, "x"), FatalError)
+        << msg;
+  }
+  // A status name is matched whole: EXECUTION_FAILED is not EXECUTION_FAILED_CUDART (fatal).
+  const auto st = dnn::statuses_in_message("code: CUDNN_STATUS_EXECUTION_FAILED.");
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0], CUDNN_STATUS_EXECUTION_FAILED);
 }
 
 // ---- Zero insertion ------------------------------------------------------------------------
@@ -371,7 +526,8 @@ TEST(CudnnStatus, RefusalsBecomeNotSupportedOthersErrors) {
   EXPECT_FALSE(dnn::is_refusal(CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER));
   EXPECT_FALSE(dnn::is_refusal(CUDNN_STATUS_INTERNAL_ERROR));
   EXPECT_FALSE(dnn::is_refusal(CUDNN_STATUS_EXECUTION_FAILED));
-  EXPECT_FALSE(dnn::is_refusal(CUDNN_STATUS_NOT_INITIALIZED));
+  // A broken installation is never a refusal: it stops the run (tests/test_failures.cpp).
+  EXPECT_THROW(dnn::is_refusal(CUDNN_STATUS_NOT_INITIALIZED), FatalError);
   EXPECT_THROW(dnn::throw_status(CUDNN_STATUS_NOT_SUPPORTED_SHAPE, "x"), NotSupported);
   EXPECT_THROW(dnn::throw_status(CUDNN_STATUS_INTERNAL_ERROR, "x"), Error);
   try {
