@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -53,13 +55,28 @@ Measurement
   --memory-budget-gib X device memory an implementation may take for itself (default: 80% of
                         the free memory)
   --seed N              seed of the random inputs (default 1)
+  --verify-only         verify every row against the reference, time none (for sanitizers and
+                        quick correctness runs; passed rows have empty times)
 Output
   --csv PATH            results CSV (default results.csv), rewritten atomically after each row
+  --resume              keep the rows already in --csv and run only the others (after a run
+                        stopped by a device fault: exit status 4)
+Planning and environment (no GPU needed)
+  --dry-run             print the rows a run would make (can_implement and its reason, useful
+                        GFLOP, minimum bytes, device memory where known before running), then a
+                        total; with --format csv one CSV line per row
+  --env                 print the GPU libraries this binary loaded (file and version) and whether
+                        a GPU is usable, then exit
   -h, --help            this text
 
 Every other argument must be a Google Benchmark flag (--benchmark_filter=REGEX,
 --benchmark_out=FILE.json, --benchmark_out_format=json|console|csv, ...). Benchmark names
-are SUITE/SHAPE/IMPL/DTYPE/LAYOUT. Exit status: 0 done, 1 bad arguments, 2 no CUDA device.
+are SUITE/SHAPE/IMPL/DTYPE/LAYOUT.
+
+Exit status: 0 done; 1 bad arguments; 2 no CUDA device (no driver, or no device); 3 a broken
+installation (driver older than the runtime, cuDNN for another CUDA...): fix it, no row is
+trustworthy; 4 a fault left the device unusable: the faulting row reads "failed", the rows done
+are in the CSV, and the same command with --resume continues after it.
 )";
 
 struct Options {
@@ -70,6 +87,7 @@ struct Options {
   std::string list_format = "text";
   int reps = 20, warmup = 3;
   bool hot = false, no_ceilings = false, list_suites = false, help = false;
+  bool resume = false, dry_run = false, verify_only = false, env = false;
   double budget_gib = 0;
   uint64_t seed = 1;
   std::vector<std::string> passthrough;  // for Google Benchmark
@@ -163,6 +181,10 @@ Options parse_args(int argc, char** argv) {
     } else if (arg == "--hot") o.hot = true;
     else if (arg == "--no-ceilings") o.no_ceilings = true;
     else if (arg == "--list-suites") o.list_suites = true;
+    else if (arg == "--resume") o.resume = true;
+    else if (arg == "--dry-run") o.dry_run = true;
+    else if (arg == "--verify-only") o.verify_only = true;
+    else if (arg == "--env") o.env = true;
     else if (arg == "--format") {
       if (value != "text" && value != "csv") throw Error("--format " + value + ": expected text or csv");
       o.list_format = value;
@@ -239,16 +261,34 @@ void progress(const Bench& b, size_t index, const ResultRow& row) {
   line << "[" << index + 1 << "/" << b.rows.size() << "] " << row.suite << "/" << row.shape << " "
        << row.impl << " " << to_string(row.dtype) << " " << to_string(row.layout) << ": "
        << row.status;
-  if (row.status == "passed") {
+  if (row.status == "passed" && !(row.time_ms_median == row.time_ms_median)) {
+    line << " (verified, not timed)";
+    if (row.accuracy == "reduced") line << " (" << row.reason << ")";
+  } else if (row.status == "passed") {
     char buf[128];
     std::snprintf(buf, sizeof buf, " %.4g ms %.4g GFLOP/s", row.time_ms_median,
                   row.problem.flops() / (row.time_ms_median * 1e-3) * 1e-9);
     line << buf;
     if (row.deterministic == "no") line << " (nondeterministic)";
+    if (row.accuracy == "reduced") line << " (" << row.reason << ")";
   } else if (!row.reason.empty()) {
     line << " (" << row.reason << ")";
   }
   std::cerr << line.str() << std::endl;
+}
+
+constexpr int kExitNoGpu = 2;
+constexpr int kExitBroken = 3;
+constexpr int kExitDeviceFault = 4;
+
+// A sticky CUDA error cannot be cleared in this process: every later row would fail. The row is
+// in the CSV (written atomically); a fresh process continues with --resume.
+[[noreturn]] void stop_after_device_fault(const Bench& b, const ResultRow& row) {
+  std::cerr << "tconv_bench: stopping after a device fault in " << row.suite << "/" << row.shape
+            << " " << row.impl << " " << to_string(row.dtype) << " " << to_string(row.layout)
+            << "; " << b.opt.csv << " holds every row done; rerun the same command with --resume"
+            << std::endl;
+  std::exit(kExitDeviceFault);
 }
 
 void run_row(benchmark::State& state, Bench& b, size_t index) {
@@ -263,6 +303,7 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
   row.impl = spec.impl;
   row.cache = b.opt.hot ? "hot" : "cold";
   row.seed = b.opt.seed;
+  row.count = spec.shape.count;
 
   auto finish = [&](const char* skip_message) {
     row.timestamp = utc_timestamp();
@@ -286,7 +327,16 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
     return;
   }
   std::unique_ptr<DeviceOperands> ops;
-  const RowOutcome o = verify_row(*b.ctx, *impl, p, spec.cfg, *b.refs, VerifyOptions{}, &ops);
+  RowOutcome o;
+  try {
+    o = verify_row(*b.ctx, *impl, p, spec.cfg, *b.refs, VerifyOptions{}, &ops);
+  } catch (const FatalError& e) {
+    row.status = "failed";
+    row.reason = std::string("error: ") + e.what();
+    finish(nullptr);
+    std::cerr << "tconv_bench: stopping: " << e.what() << std::endl;
+    std::exit(kExitBroken);
+  }
   row.algo = o.algo;
   row.status = o.status;
   row.reason = o.reason;
@@ -300,13 +350,19 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
     row.reference = o.reference;
   }
   row.deterministic = o.deterministic;
-  if (o.status != "passed" || !ops) {
+  row.accuracy = o.accuracy;
+  if (o.status != "passed" || !ops || b.opt.verify_only) {
     try {
       impl->release();
     } catch (const std::exception&) {
     }
+    if (o.status == "passed") {
+      finish("verified only (--verify-only): not timed");
+      return;
+    }
     const std::string msg = row.status + ": " + row.reason;
     finish(msg.c_str());
+    if (row.status == "failed") stop_after_device_fault(b, row);
     return;
   }
 
@@ -336,10 +392,12 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
   }
   if (!timing_error.empty()) {
     check_device_after_failure();
-    row.status = "skipped";
-    row.reason = "error while timing: " + timing_error;
+    const RowFailure f = classify_row_failure("while timing: " + timing_error, device_lost());
+    row.status = f.status;
+    row.reason = f.reason;
     const std::string msg = row.status + ": " + row.reason;
     finish(msg.c_str());
+    if (row.status == "failed") stop_after_device_fault(b, row);
     return;
   }
   const Stats s = compute_stats(times);
@@ -353,6 +411,84 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
   state.SetLabel(row.algo.empty() ? std::string(o.deterministic == "no" ? "nondeterministic" : "")
                                   : row.algo);
   finish(nullptr);
+}
+
+std::string indent(const std::string& lines) {
+  std::string out;
+  std::istringstream in(lines);
+  std::string line;
+  while (std::getline(in, line)) out += "  " + line + "\n";
+  return out;
+}
+
+int print_env() {
+  std::cout << "libraries loaded by this binary:\n" << indent(describe_libraries());
+  GpuProbe probe = probe_gpu();
+  if (probe.state == GpuState::available) {
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
+      std::cout << "gpu: " << prop.name << ", sm_" << prop.major << prop.minor << ", "
+                << prop.multiProcessorCount << " SMs, " << format_bytes(double(prop.totalGlobalMem))
+                << "\n";
+    else
+      std::cout << "gpu: available\n";
+    return 0;
+  }
+  std::cout << (probe.state == GpuState::absent ? "gpu: none: " : "gpu: broken: ") << probe.why
+            << "\n";
+  return probe.state == GpuState::absent ? kExitNoGpu : kExitBroken;
+}
+
+// --dry-run: the plan, from static information only (can_implement, the problem's sizes, what
+// an implementation knows it will allocate). No GPU, no allocation.
+int print_dry_run(const std::vector<RowSpec>& rows, bool csv) {
+  std::map<std::string, std::unique_ptr<Implementation>> impls;
+  size_t runnable = 0;
+  double gflop = 0, bytes = 0;
+  int64_t peak_mem = 0;
+  if (csv)
+    std::printf("suite,shape,dtype,layout,impl,can_implement,reason,gflop,min_bytes,operand_bytes,"
+                "extra_bytes\n");
+  else
+    std::printf("%-10s %-24s %-5s %-5s %-24s %-4s %10s %12s %12s %12s  %s\n", "suite", "shape",
+                "dtype", "lay", "impl", "ok", "GFLOP", "min_bytes", "operands", "extra", "reason");
+  for (const RowSpec& r : rows) {
+    auto& impl = impls[r.impl];
+    if (!impl) impl = create_implementation(r.impl);
+    const Problem& p = r.shape.problem;
+    const Support sup = impl->can_implement(p, r.cfg);
+    const double g = p.flops() * 1e-9;
+    const double mb = p.min_bytes(double(storage_bytes(r.cfg.dtype)));
+    const int64_t ops = int64_t(DeviceOperands::bytes_needed(p, r.cfg));
+    const int64_t extra = sup.ok ? impl->planned_workspace_bytes(p, r.cfg) : -1;
+    if (sup.ok) {
+      ++runnable;
+      gflop += g;
+      bytes += mb;
+      peak_mem = std::max(peak_mem, ops + std::max<int64_t>(extra, 0));
+    }
+    const std::string extra_s = extra >= 0 ? std::to_string(extra) : "";
+    if (csv) {
+      std::printf("%s", csv_line({r.shape.suite, r.shape.name, to_string(r.cfg.dtype),
+                                  to_string(r.cfg.layout), r.impl, sup.ok ? "yes" : "no",
+                                  sup.reason, csv_number(g, 6), csv_number(mb, 12),
+                                  std::to_string(ops), extra_s})
+                            .c_str());
+    } else {
+      std::printf("%-10s %-24s %-5s %-5s %-24s %-4s %10.4g %12.4g %12s %12s  %s\n",
+                  r.shape.suite.c_str(), r.shape.name.c_str(), to_string(r.cfg.dtype),
+                  to_string(r.cfg.layout), r.impl.c_str(), sup.ok ? "yes" : "no", g, mb,
+                  format_bytes(double(ops)).c_str(),
+                  extra >= 0 ? format_bytes(double(extra)).c_str() : "?", sup.reason.c_str());
+    }
+  }
+  std::fprintf(csv ? stderr : stdout,
+               "total: %zu rows, %zu runnable (%zu not supported); %.4g useful GFLOP and %s "
+               "minimum traffic per repetition of the runnable rows; largest known device "
+               "memory of one row %s\n",
+               rows.size(), runnable, rows.size() - runnable, gflop, format_bytes(bytes).c_str(),
+               format_bytes(double(peak_mem)).c_str());
+  return 0;
 }
 
 std::string fmt(double v, const char* unit) {
@@ -382,6 +518,7 @@ int main_impl(int argc, char** argv) {
       print_suites();
     return 0;
   }
+  if (opt.env) return print_env();
 
   // Shapes and implementations: every error here comes before anything runs.
   std::vector<Shape> shapes;
@@ -423,6 +560,18 @@ int main_impl(int argc, char** argv) {
     for (DType t : opt.dtypes)
       for (Layout l : opt.layouts)
         for (const auto& name : impls) b.rows.push_back({s, Config{t, l}, name});
+  if (opt.dry_run) return print_dry_run(b.rows, opt.list_format == "csv");
+
+  std::set<std::string> done;
+  std::string resumed_text;
+  if (opt.resume) {
+    std::ifstream in(opt.csv, std::ios::binary);
+    if (in) {
+      std::ostringstream text;
+      text << in.rdbuf();
+      resumed_text = text.str();
+    }
+  }
 
   // Google Benchmark's flags: unknown ones are an error, before any GPU work.
   std::vector<char*> gb_argv = {argv[0]};
@@ -438,10 +587,16 @@ int main_impl(int argc, char** argv) {
   RunInfo info;
   if (!list_only) {
     std::string why;
-    if (!gpu_available(&why)) {
-      std::cerr << "tconv_bench: " << why << std::endl;
-      return 2;
+    try {
+      if (!gpu_available(&why)) {
+        std::cerr << "tconv_bench: " << why << std::endl;
+        return kExitNoGpu;
+      }
+    } catch (const FatalError& e) {
+      std::cerr << "tconv_bench: " << e.what() << std::endl;
+      return kExitBroken;
     }
+    std::cerr << "tconv_bench: libraries loaded:\n" << indent(describe_libraries());
     try {
       b.ctx = std::make_unique<Context>();
       if (opt.budget_gib > 0) b.ctx->set_memory_budget(size_t(opt.budget_gib * 1073741824.0));
@@ -456,12 +611,31 @@ int main_impl(int argc, char** argv) {
                   << fmt(info.ceiling_hgemm_tflops, "TFLOP/s") << std::endl;
       }
       if (!opt.hot) b.flusher = std::make_unique<L2Flusher>(*b.ctx);
+    } catch (const FatalError& e) {
+      std::cerr << "tconv_bench: " << e.what() << std::endl;
+      return kExitBroken;
     } catch (const Error& e) {
       std::cerr << "tconv_bench: " << e.what() << std::endl;
       return 1;
     }
     b.refs = std::make_unique<ReferenceCache>(opt.seed);
     b.csv = std::make_unique<CsvWriter>(opt.csv, info);
+    if (!resumed_text.empty()) {
+      try {
+        done = b.csv->resume_from(resumed_text, opt.csv);
+      } catch (const Error& e) {
+        std::cerr << "tconv_bench: " << e.what() << std::endl;
+        return 1;
+      }
+      std::vector<RowSpec> left;
+      for (const RowSpec& r : b.rows)
+        if (!done.count(row_key(r.shape.suite, r.shape.name, to_string(r.cfg.dtype),
+                                to_string(r.cfg.layout), r.impl)))
+          left.push_back(r);
+      std::cerr << "tconv_bench: --resume: " << (b.rows.size() - left.size())
+                << " rows already in " << opt.csv << ", " << left.size() << " to run" << std::endl;
+      b.rows = std::move(left);
+    }
 
     benchmark::AddCustomContext("gpu", info.gpu);
     benchmark::AddCustomContext("sm_count", std::to_string(info.sm_count));

@@ -11,8 +11,8 @@
 #include <limits>
 
 #include "bench/harness.hpp"
-#include "kernels/cuda_check.hpp"
-#include "kernels/cuda_event.hpp"
+#include "kernels/common/cuda_check.hpp"
+#include "kernels/common/cuda_event.hpp"
 
 namespace tconv {
 

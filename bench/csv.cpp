@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <algorithm>
 #include <limits>
 
 #include "core/npy.hpp"
@@ -27,12 +28,16 @@ const std::vector<std::string>& csv_contract_columns() {
 
 // setup_ms: prepare() time (events on the stream, so host work inside prepare counts).
 // flops, min_bytes: the numerators of gflops and gbps. tol_rel_l2: the bound rel_l2_err was
-// held to; reference: cpu_fp64 (ref::direct) or gpu_fp64 (reference_gpu_fp64).
+// held to; reference: cpu_fp64 (ref::direct) or gpu_fp64 (reference_gpu_fp64). count: how many
+// layers of a model share the shape (the shapes file's `count` key, 1 by default), for
+// weighting model totals (scripts/report.py). accuracy: full (within the dtype's bound) or
+// reduced (within the documented reduced-precision bound, bench/tolerance.hpp), empty when not
+// compared or incorrect.
 const std::vector<std::string>& csv_extra_columns() {
   static const std::vector<std::string> cols = {
       "setup_ms", "flops", "min_bytes", "bias", "tol_rel_l2", "reference", "seed", "cusparse",
       "ceiling_copy_gbps", "ceiling_sgemm_tflops", "ceiling_tf32_tflops",
-      "ceiling_hgemm_tflops"};
+      "ceiling_hgemm_tflops", "count", "accuracy"};
   return cols;
 }
 
@@ -151,7 +156,8 @@ std::vector<std::string> csv_fields(const ResultRow& r, const RunInfo& info) {
       csv_number(r.setup_ms), csv_number(flops, 12), csv_number(bytes, 12),
       p.has_bias ? "1" : "0", csv_number(r.tol_rel_l2, 3), r.reference, std::to_string(r.seed),
       info.cusparse, csv_number(info.ceiling_copy_gbps, 5), csv_number(info.ceiling_sgemm_tflops, 4),
-      csv_number(info.ceiling_tf32_tflops, 4), csv_number(info.ceiling_hgemm_tflops, 4)};
+      csv_number(info.ceiling_tf32_tflops, 4), csv_number(info.ceiling_hgemm_tflops, 4),
+      std::to_string(r.count), r.accuracy};
   return f;
 }
 
@@ -165,8 +171,49 @@ void CsvWriter::set(size_t index, const ResultRow& row) {
 
 std::string CsvWriter::text() const {
   std::string out = csv_line(csv_columns());
+  for (const auto& l : kept_) out += l;
   for (const auto& l : lines_) out += l;
   return out;
+}
+
+std::string row_key(const std::string& suite, const std::string& shape, const std::string& dtype,
+                    const std::string& layout, const std::string& impl) {
+  return suite + "/" + shape + "/" + dtype + "/" + layout + "/" + impl;
+}
+
+std::set<std::string> CsvWriter::resume_from(const std::string& text, const std::string& source) {
+  std::set<std::string> done;
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(line);
+    start = end + 1;
+  }
+  if (lines.empty()) throw Error("--resume: " + source + " is empty (no header)");
+  const std::vector<std::string> header = csv_split(lines[0]);
+  if (header != csv_columns())
+    throw Error("--resume: " + source + " has other columns than this tconv_bench writes (" +
+                std::to_string(header.size()) + " vs " + std::to_string(csv_columns().size()) +
+                "): it was written by another version; resume into a new file instead");
+  auto col = [&](const char* name) {
+    return size_t(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  const size_t c_suite = col("suite"), c_shape = col("shape"), c_dtype = col("dtype"),
+               c_layout = col("layout"), c_impl = col("impl");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::vector<std::string> f = csv_split(lines[i]);
+    if (f.size() != header.size())
+      throw Error("--resume: " + source + " line " + std::to_string(i + 1) + " has " +
+                  std::to_string(f.size()) + " fields, the header " +
+                  std::to_string(header.size()));
+    done.insert(row_key(f[c_suite], f[c_shape], f[c_dtype], f[c_layout], f[c_impl]));
+    kept_.push_back(lines[i] + "\n");
+  }
+  return done;
 }
 
 void CsvWriter::flush() const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,10 +62,16 @@ struct ResultRow {
   double tol_rel_l2;
   std::string reference;  // cpu_fp64 or gpu_fp64, empty when not compared
   uint64_t seed = 0;
+  int64_t count = 1;  // layers of a model with this shape (the shape's `count` key)
+  std::string accuracy;  // full, reduced, or empty (not compared / incorrect)
   ResultRow();
 };
 
 std::vector<std::string> csv_fields(const ResultRow& row, const RunInfo& info);
+
+// Identifies a row across runs (for --resume): suite/shape/dtype/layout/impl.
+std::string row_key(const std::string& suite, const std::string& shape, const std::string& dtype,
+                    const std::string& layout, const std::string& impl);
 
 // Formats a double for the CSV: empty for NaN, else shortest-ish with `digits` significant.
 std::string csv_number(double v, int digits = 6);
@@ -78,12 +85,17 @@ class CsvWriter {
   void set(size_t index, const ResultRow& row);
   // The file's text as it stands.
   std::string text() const;
+  // --resume: keeps the rows of an earlier run's file text (written before every row of this
+  // run) and returns their row_key()s, so the caller skips those rows. Throws tconv::Error when
+  // the header is not this version's or a line is malformed: a resume never mixes schemas.
+  std::set<std::string> resume_from(const std::string& text, const std::string& source);
   const std::string& path() const { return path_; }
 
  private:
   void flush() const;
   std::string path_;
   RunInfo info_;
+  std::vector<std::string> kept_;   // rows of the resumed file, verbatim
   std::vector<std::string> lines_;  // empty string: row not set
 };
 

@@ -13,9 +13,9 @@
 #include <cudnn.h>
 #include <cusparse.h>
 
-#include "kernels/cuda_check.hpp"
-#include "kernels/cuda_event.hpp"
-#include "kernels/reference_gpu.hpp"
+#include "kernels/common/cuda_check.hpp"
+#include "kernels/common/cuda_event.hpp"
+#include "kernels/ref/reference_gpu.hpp"
 #include "reference/reference.hpp"
 #include "tconv_commit.hpp"
 
@@ -141,6 +141,9 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
     std::string lost;
     if (device_lost(&lost))
       return fail("skipped", "error: device unusable after an earlier failure (" + lost + ")");
+    // A non-sticky error that a library left behind in an earlier row would otherwise fail the
+    // first checked call of this one.
+    clear_stale_cuda_error();
 
     const size_t need = DeviceOperands::bytes_needed(p, cfg);
     if (need > ctx.memory_budget())
@@ -172,8 +175,10 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
     out.err = compare(y.data(), ref.y.data(), y.size());
     out.compared = true;
     out.reference = ref.kind;
-    const std::string why = check_tolerance(out.err, out.tol);
-    if (!why.empty()) return fail("incorrect", why);
+    const AccuracyVerdict verdict = judge_accuracy(out.err, out.tol);
+    out.accuracy = verdict.accuracy;
+    if (verdict.status != "passed") return fail("incorrect", verdict.reason);
+    out.reason = verdict.reason;  // says "reduced accuracy: ..." when it is
 
     if (opt.check_determinism) {
       ops->poison_y(ctx.stream());
@@ -184,19 +189,31 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
     }
     if (keep) *keep = std::move(ops);
     return out;
+  } catch (const FatalError&) {
+    throw;  // a broken installation: the caller stops the run
   } catch (const NotSupported& e) {
     return fail("not_supported", e.what());
   } catch (const Skipped& e) {
     return fail("skipped", e.what());
-  } catch (const Error& e) {
-    check_device_after_failure();
-    return fail("skipped", std::string("error: ") + e.what());
   } catch (const std::bad_alloc&) {
     return fail("skipped", "error: host out of memory");
   } catch (const std::exception& e) {
     check_device_after_failure();
-    return fail("skipped", std::string("error: ") + e.what());
+    const RowFailure f = classify_row_failure(e.what(), device_lost());
+    return fail(f.status.c_str(), f.reason);
   }
+}
+
+RowFailure classify_row_failure(const std::string& what, bool device_now_lost) {
+  if (device_now_lost)
+    return {"failed", "error: " + what +
+                          " (this fault left the device unusable: the run stops here; rows "
+                          "done are kept, and --resume continues after this row)"};
+  return {"skipped", "error: " + what};
+}
+
+void clear_stale_cuda_error() {
+  if (!device_lost()) cudaGetLastError();
 }
 
 L2Flusher::L2Flusher(Context& ctx) {
@@ -209,7 +226,8 @@ void L2Flusher::flush(cudaStream_t stream) {
   TCONV_CUDA_CHECK(cudaMemsetAsync(buf_.get(), 0, buf_.bytes(), stream));
 }
 
-RunTimer::RunTimer(Context& ctx, L2Flusher* flusher) : ctx_(ctx), flusher_(flusher) {}
+RunTimer::RunTimer(Context& ctx, L2Flusher* flusher)
+    : ctx_(ctx), flusher_(flusher), timer_(ctx.stream()) {}
 
 void RunTimer::warmup(Implementation& impl, const Problem& p, const Config& cfg,
                       const Tensors& t, int n) {
@@ -219,11 +237,9 @@ void RunTimer::warmup(Implementation& impl, const Problem& p, const Config& cfg,
 
 double RunTimer::time_once(Implementation& impl, const Problem& p, const Config& cfg,
                            const Tensors& t) {
+  // The flush goes before the stream hold, so it is neither timed nor delaying the start event.
   if (flusher_) flusher_->flush(ctx_.stream());
-  events_.record_start(ctx_.stream());
-  impl.run(ctx_, p, cfg, t);
-  events_.record_stop(ctx_.stream());
-  return double(events_.elapsed_ms());
+  return timer_.time_ms([&] { impl.run(ctx_, p, cfg, t); });
 }
 
 namespace {

@@ -15,10 +15,11 @@
 #include "bench/inputs.hpp"
 #include "bench/operands.hpp"
 #include "bench/tolerance.hpp"
-#include "kernels/cuda_event.hpp"
-#include "kernels/device_buffer.hpp"
-#include "kernels/gpu_context.hpp"
-#include "kernels/implementation.hpp"
+#include "kernels/common/cuda_event.hpp"
+#include "kernels/common/device_buffer.hpp"
+#include "kernels/common/gpu_context.hpp"
+#include "kernels/common/gpu_timer.hpp"
+#include "kernels/common/implementation.hpp"
 
 namespace tconv {
 
@@ -55,8 +56,9 @@ struct VerifyOptions {
 
 // Everything about a row that verification establishes.
 struct RowOutcome {
-  std::string status = "passed";  // passed, incorrect, not_supported, skipped
-  std::string reason;             // empty when passed
+  std::string status = "passed";  // passed, incorrect, not_supported, skipped, failed
+  std::string reason;             // empty when passed with full accuracy
+  std::string accuracy;           // full / reduced when compared and passed (judge_accuracy)
   bool prepared = false;          // prepare() succeeded: the implementation may be timed
   double setup_ms;                // prepare() time; NaN if it did not run
   std::string algo;
@@ -79,6 +81,16 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
                       ReferenceCache& refs, const VerifyOptions& opt = {},
                       std::unique_ptr<DeviceOperands>* keep = nullptr);
 
+// A row's failure that is not the implementation's answer (a CUDA or library error): "skipped"
+// with the error, or "failed" when it left the device unusable (a sticky error such as an
+// illegal address): then the bench writes that row and stops, and --resume goes on after it.
+struct RowFailure {
+  std::string status, reason;
+};
+RowFailure classify_row_failure(const std::string& what, bool device_now_lost);
+// Clears a non-sticky CUDA error left by an earlier row (no-op once the device is lost).
+void clear_stale_cuda_error();
+
 // True once a CUDA error has left the device unusable (sticky error); *why says which.
 bool device_lost(std::string* why = nullptr);
 // After a failure: records whether it left a sticky error (then device_lost() is true).
@@ -95,7 +107,8 @@ class L2Flusher {
   DeviceBuffer buf_;
 };
 
-// Event-timed runs of a prepared implementation on ctx.stream().
+// Event-timed runs of a prepared implementation on ctx.stream(), with the stream held while
+// run() enqueues (GpuTimer), so host enqueue time is not counted as GPU time.
 class RunTimer {
  public:
   // flusher null: hot cache (no flush).
@@ -110,7 +123,7 @@ class RunTimer {
  private:
   Context& ctx_;
   L2Flusher* flusher_;
-  EventPair events_;
+  GpuTimer timer_;
 };
 
 // The context columns: GPU, clocks, driver and library versions, commit. No ceilings.

@@ -3,7 +3,7 @@
 #include "bench/operands.hpp"
 
 #include "bench/convert.hpp"
-#include "kernels/cuda_check.hpp"
+#include "kernels/common/cuda_check.hpp"
 
 namespace tconv {
 

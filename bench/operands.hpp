@@ -1,5 +1,5 @@
 // The operands of one problem on the device: x, w, bias and y in the config's dtype and layout
-// (kernels/implementation.hpp conventions), filled from and read back to host fp64 NCHW arrays
+// (kernels/common/implementation.hpp conventions), filled from and read back to host fp64 NCHW arrays
 // in PyTorch's layouts. Used by the harness and by `tconv run` on a user's .npy tensors.
 #pragma once
 
@@ -9,8 +9,8 @@
 
 #include "core/problem.hpp"
 #include "core/types.hpp"
-#include "kernels/device_buffer.hpp"
-#include "kernels/implementation.hpp"
+#include "kernels/common/device_buffer.hpp"
+#include "kernels/common/implementation.hpp"
 
 namespace tconv {
 

@@ -60,7 +60,7 @@ bool valid_name(const std::string& name) {
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {"name", "n",  "c_in",    "h_in", "w_in",
                                              "c_out", "k", "stride", "pad",  "out_pad",
-                                             "dil",  "groups", "bias"};
+                                             "dil",  "groups", "bias",   "count"};
   return keys;
 }
 
@@ -116,6 +116,10 @@ Shape build_shape(const std::vector<std::pair<std::string, std::string>>& kv,
       const int64_t b = parse_int(key, value);
       if (b != 0 && b != 1) throw Error("'bias=" + value + "': expected 0 or 1");
       p.has_bias = b == 1;
+    } else if (key == "count") {
+      const int64_t c = parse_int(key, value);
+      if (c < 1) throw Error("'count=" + value + "': expected an integer >= 1");
+      s.count = c;
     }
   }
   const std::string why = p.validate();
@@ -185,7 +189,10 @@ std::vector<Shape> read_shapes_file(const std::string& path, int first_index) {
   if (!f) throw Error(path + ": cannot open shapes file");
   std::stringstream ss;
   ss << f.rdbuf();
-  return parse_shapes_csv(ss.str(), path, first_index);
+  auto shapes = parse_shapes_csv(ss.str(), path, first_index);
+  // An empty file is a mistake (a failed extraction, a wrong path), never a run of nothing.
+  if (shapes.empty()) throw Error(path + ": no shape in the shapes file (a header line and at least one shape line are needed)");
+  return shapes;
 }
 
 std::string format_shape_spec(const Problem& p) {

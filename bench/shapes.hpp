@@ -4,8 +4,11 @@
 // Shape spec: comma-separated key=value, e.g.
 //   n=1,c_in=16,h_in=32,w_in=32,c_out=8,k=4,stride=2,pad=1,out_pad=1,dil=1,groups=1,bias=1,name=foo
 // Required: c_in, h_in, w_in, c_out, k. Defaults: n=1, stride=1, pad=0, out_pad=0, dil=1,
-// groups=1, bias=0, name=<index>. k, stride, pad, out_pad and dil take one value for both
-// dimensions or H:W (k=3:5). bias is 0 or 1. Names use letters, digits, '_', '-', '.'.
+// groups=1, bias=0, count=1, name=<index>. k, stride, pad, out_pad and dil take one value for both
+// dimensions or H:W (k=3:5). bias is 0 or 1. count (an integer >= 1) is how many layers of a
+// model share this shape (scripts/shapes_from_onnx.py writes it); it changes nothing that runs,
+// it is carried into the results CSV's `count` column for weighting model totals. Names use
+// letters, digits, '_', '-', '.'.
 // Unknown or repeated keys, bad numbers and invalid problems are errors (tconv::Error).
 // A shapes file is a CSV whose header names the same keys (any order, any subset that includes
 // the required ones); an empty cell means the default; blank lines and lines starting with '#'
@@ -23,6 +26,7 @@ struct Shape {
   std::string suite;  // built-in suite name, or "user"
   std::string name;
   Problem problem;
+  int64_t count = 1;  // layers of a model with this shape (key `count`); built-in shapes: 1
 };
 
 struct Suite {

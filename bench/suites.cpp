@@ -9,6 +9,9 @@
 //   sweep_size    spatial size 8..256 doubling, 64 -> 32 channels, k4 s2 p1, N=8.
 //   sweep_stride  stride 1..8 at 32x32, k = 2*stride, pad = stride/2, 32 -> 32 channels, N=8.
 //   grouped   depthwise and ResNeXt-style grouped layers.
+//   smoke     one tiny shape per feature (stride 1, 2, 4; k not a multiple of the stride;
+//             dilation; groups; depthwise; output_padding; bias; odd sizes; a 1x1 input): the
+//             first GPU check runs every implementation x dtype x layout on it in seconds.
 #include "bench/shapes.hpp"
 
 namespace tconv {
@@ -46,6 +49,34 @@ Shape make(const std::string& suite, const std::string& name, const P& q) {
 
 std::vector<Suite> build() {
   std::vector<Suite> suites;
+
+  Suite smoke{"smoke", "one tiny shape per feature: every implementation x dtype x layout in seconds", {}};
+  {
+    P odd{2, 13, 7, 5, 7, 3, 2, 1};  // odd channels and sizes, k 3x5, stride 2x3
+    odd.k_w = 5, odd.stride_w = 3, odd.pad_w = 2, odd.bias = true;
+    P groups{2, 16, 9, 9, 24, 3, 2, 1, 1};
+    groups.groups = 4;
+    P depthwise{2, 16, 9, 9, 16, 4, 2, 1};
+    depthwise.groups = 16;
+    P dilation{2, 16, 8, 8, 8, 3, 2, 2, 1};
+    dilation.dil = 2;
+    P bias{2, 16, 8, 8, 8, 4, 2, 1};
+    bias.bias = true;
+    smoke.shapes = {
+        make("smoke", "stride1", {2, 16, 10, 10, 8, 3, 1, 1}),
+        make("smoke", "stride2", {2, 16, 8, 8, 8, 4, 2, 1}),
+        make("smoke", "stride4", {2, 16, 6, 6, 8, 8, 4, 2}),
+        make("smoke", "k3_s2_not_multiple", {2, 16, 8, 8, 8, 3, 2, 1}),
+        make("smoke", "dilation2", dilation),
+        make("smoke", "groups4", groups),
+        make("smoke", "depthwise", depthwise),
+        make("smoke", "out_pad2", {2, 16, 7, 7, 8, 4, 3, 1, 2}),
+        make("smoke", "bias", bias),
+        make("smoke", "odd_sizes", odd),
+        make("smoke", "input_1x1", {4, 32, 1, 1, 16, 4, 1, 0}),
+    };
+  }
+  suites.push_back(smoke);
 
   Suite dcgan{"dcgan", "DCGAN generator, 64x64 output, batch 64", {}};
   dcgan.shapes = {

@@ -12,8 +12,8 @@
 #include "core/npy.hpp"
 #include "core/problem.hpp"
 #include "core/types.hpp"
-#include "kernels/gpu_context.hpp"
-#include "kernels/implementation.hpp"
+#include "kernels/common/gpu_context.hpp"
+#include "kernels/common/implementation.hpp"
 
 namespace tconv::cli {
 namespace {

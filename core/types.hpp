@@ -20,6 +20,14 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A failure that makes every later row meaningless: a broken installation (cuDNN built for another
+// CUDA, a missing sublibrary, a driver older than the runtime). The bench stops the run with its
+// message instead of writing it as one row's not_supported or skipped.
+class FatalError : public Error {
+ public:
+  using Error::Error;
+};
+
 inline const char* to_string(DType t) {
   switch (t) {
     case DType::fp32: return "fp32";

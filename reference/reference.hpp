@@ -11,6 +11,9 @@ namespace tconv::ref {
 
 // The scatter definition: every input element adds its kernel-weighted contributions.
 void direct(const Problem& p, const double* x, const double* w, const double* bias, double* y);
+// Threads ref::direct uses for p (1 for small problems, else up to every core); the result does
+// not depend on it.
+int reference_threads(const Problem& p);
 
 // The matrix view made literal, with row vectors as in the classic presentation. C is the matrix
 // of the forward convolution that maps a y-shaped image to an x-shaped one, for one batch item:

@@ -1,8 +1,30 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, runs every test (CTest: GoogleTest and the
-# scripts' pytest suite). GPU tests report "skipped" where there is no GPU.
+# scripts' pytest suite), then builds the host code again with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs every CPU test under them. GPU tests report "skipped" where
+# there is no GPU.
+#   TCONV_SANITIZERS=0   skip the sanitizer build (e.g. on a laptop, for a quick run)
+#   SANITIZE_BUILD_DIR   its build folder (default build-asan)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 scripts/bootstrap.sh --build
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
+
+if [ "${TCONV_SANITIZERS:-1}" != 0 ]; then
+  san_dir=${SANITIZE_BUILD_DIR:-build-asan}
+  echo "test.sh: AddressSanitizer + UndefinedBehaviorSanitizer build in $san_dir"
+  # PTX only (90-virtual): the CPU tests run no device code, and skipping the machine-code
+  # generation roughly halves the CUDA compile time of this second build.
+  launcher=()
+  command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+  cmake -S . -B "$san_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90-virtual \
+        -DTCONV_SANITIZE=address,undefined "${launcher[@]}" >/dev/null
+  cmake --build "$san_dir" -j "$(nproc)"
+  # protect_shadow_gap=0: the CUDA driver, where there is one, maps memory where ASan's shadow
+  # gap would be. halt_on_error: the first report fails the test.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-protect_shadow_gap=0:detect_leaks=1:halt_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  # Every CPU test (GoogleTest; the scripts' pytest suite runs Python and is not re-run here).
+  ctest --test-dir "$san_dir" --output-on-failure -j "$(nproc)" -LE gpu -E '^scripts\.'
+fi

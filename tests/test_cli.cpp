@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "core/npy.hpp"
-#include "kernels/gpu_context.hpp"
-#include "kernels/implementation.hpp"
+#include "kernels/common/gpu_context.hpp"
+#include "kernels/common/implementation.hpp"
 #include "reference/reference.hpp"
 #include "test_util.hpp"
 

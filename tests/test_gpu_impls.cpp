@@ -18,8 +18,8 @@
 
 #include "bench/convert.hpp"
 #include "bench/harness.hpp"
-#include "kernels/cuda_check.hpp"
-#include "kernels/reference_gpu.hpp"
+#include "kernels/common/cuda_check.hpp"
+#include "kernels/ref/reference_gpu.hpp"
 #include "reference/reference.hpp"
 #include "test_util.hpp"
 

@@ -1,4 +1,4 @@
-// The kernels' index arithmetic (kernels/index_math.hpp, kernels/gather_element.hpp) checked on
+// The kernels' index arithmetic (kernels/common/index_math.hpp, kernels/direct/gather_element.hpp) checked on
 // the CPU: against brute force over the defining relation o = i*stride - pad + k*dil, and
 // against the fp64 references.
 #include <gtest/gtest.h>
@@ -6,8 +6,8 @@
 #include <random>
 #include <set>
 
-#include "kernels/gather_element.hpp"
-#include "kernels/index_math.hpp"
+#include "kernels/direct/gather_element.hpp"
+#include "kernels/common/index_math.hpp"
 #include "reference/reference.hpp"
 #include "test_util.hpp"
 

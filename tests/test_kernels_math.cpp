@@ -15,15 +15,15 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernels/device_buffer.hpp"
-#include "kernels/explicit_gemm_math.hpp"
-#include "kernels/explicit_spmm_math.hpp"
-#include "kernels/gather_math.hpp"
-#include "kernels/gemm_col2im_math.hpp"
-#include "kernels/gpu_context.hpp"
-#include "kernels/implementation.hpp"
-#include "kernels/scatter_math.hpp"
-#include "kernels/zero_insert_direct_math.hpp"
+#include "kernels/common/device_buffer.hpp"
+#include "kernels/explicit/explicit_gemm_math.hpp"
+#include "kernels/explicit/explicit_spmm_math.hpp"
+#include "kernels/direct/gather_math.hpp"
+#include "kernels/gemm_col2im/gemm_col2im_math.hpp"
+#include "kernels/common/gpu_context.hpp"
+#include "kernels/common/implementation.hpp"
+#include "kernels/direct/scatter_math.hpp"
+#include "kernels/zero_insert/zero_insert_direct_math.hpp"
 #include "reference/reference.hpp"
 #include "test_util.hpp"
 

@@ -1,6 +1,6 @@
 // phase_gemm on the CPU: the phase decomposition, the per-phase implicit GEMM mappings, the kernel's
 // tile decoding, and whole thread blocks of the GEMM and direct kernels emulated with the very
-// __host__ __device__ code they run (kernels/phase_gemm_tile.hpp), all against ref::direct.
+// __host__ __device__ code they run (kernels/phase_gemm/phase_gemm_tile.hpp), all against ref::direct.
 // Only the mma.sync instruction itself is modelled here, from the fragment layouts the PTX ISA
 // documents, written out independently of the kernel's fragment-index functions.
 #include <gtest/gtest.h>
@@ -17,11 +17,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernels/device_buffer.hpp"
-#include "kernels/gpu_context.hpp"
-#include "kernels/implementation.hpp"
-#include "kernels/phase_gemm_plan.hpp"
-#include "kernels/phase_gemm_tile.hpp"
+#include "kernels/common/device_buffer.hpp"
+#include "kernels/common/gpu_context.hpp"
+#include "kernels/common/implementation.hpp"
+#include "kernels/phase_gemm/phase_gemm_plan.hpp"
+#include "kernels/phase_gemm/phase_gemm_tile.hpp"
 #include "reference/reference.hpp"
 
 namespace tconv {
@@ -186,7 +186,7 @@ TEST(PhaseGemmDecomposition, PhasesCoverEveryOutputOnceAndPartitionTheTaps) {
       ASSERT_GE(phase_out(ph, d, ph.count), d.out);
       hits[size_t(f)].assign(size_t(ph.count), std::vector<int>(size_t(std::max(ph.taps, 1)), 0));
       ASSERT_LE(ph.taps, max_phase_taps(d));
-      // Agreement with kernels/index_math.hpp's residue-indexed functions.
+      // Agreement with kernels/common/index_math.hpp's residue-indexed functions.
       const int res = (f + d.pad) % d.stride;
       ASSERT_EQ(idx::phase_first_output(res, d), f);
       ASSERT_EQ(idx::phase_output_count(res, d), ph.count);
@@ -465,7 +465,7 @@ void emulate_tc_stage(std::vector<TcGeometry<C>>& thr, const typename C::S* As,
         }
 }
 
-// The kernel's driver loop (phase_gemm_kernel in kernels/phase_gemm.cu), one block at a time with
+// The kernel's driver loop (phase_gemm_kernel in kernels/phase_gemm/phase_gemm.cu), one block at a time with
 // the threads run one after another between barriers. Shared stages are poisoned with NaN before
 // each fill, so an element the compute reads but no thread stored shows up in y.
 // What the emulated blocks covered, summed over the problems of one configuration.
@@ -662,7 +662,7 @@ void check_gemm_config(uint64_t seed, int problems) {
   EXPECT_GT(cov.no_taps, 0) << what;
 }
 
-// The configurations kernels/phase_gemm.cu instantiates (launch_tile / launch_vec), per engine.
+// The configurations kernels/phase_gemm/phase_gemm.cu instantiates (launch_tile / launch_vec), per engine.
 template <typename T, Engine E, Layout L, int BM, int BN, int P, int Q>
 void check_vec_variants(uint64_t seed, int problems) {
   constexpr int V = int(16 / sizeof(T));

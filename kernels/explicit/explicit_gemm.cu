@@ -1,0 +1,134 @@
+// explicit_gemm: the matrix view made literal. prepare() materializes C^T densely on the GPU
+// (a memset, then one thread per candidate (input pixel, output channel of its group, tap) that
+// writes the weight where the tap lands), untimed; run() is ONE cuBLAS GEMM for the whole batch,
+// Y (N x C_out*H_out*W_out) = X (N x C_in*H_in*W_in) * C^T, on tensor cores where the dtype
+// allows. Memory: C, (C_in*H_in*W_in) x (C_out*H_out*W_out) elements, quadratic in the image
+// size: skipped beyond the memory budget. It multiplies mostly zeros (work ratio
+// C_out*H_out*W_out / (C_out/g*k_h*k_w)), so it wins nowhere except perhaps tiny images with
+// many channels; it is here to make the matrix view's cost concrete. Limits: nchw and nhwc
+// (C's rows and columns then follow the nhwc order); fp32, tf32 (CUBLAS_COMPUTE_32F_FAST_TF32),
+// fp16 and bf16 (C stored in the dtype, fp32 accumulation).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "kernels/common/cuda_check.hpp"
+#include "kernels/common/cublas_types.hpp"
+#include "kernels/common/launch.cuh"
+#include "kernels/common/cuda_event.hpp"
+#include "kernels/common/device_buffer.hpp"
+#include "kernels/explicit/explicit_gemm_math.hpp"
+#include "kernels/common/gpu_context.hpp"
+#include "kernels/common/implementation.hpp"
+
+namespace tconv {
+namespace {
+
+constexpr int kThreads = 256;
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads)
+    build_ct_kernel(Problem p, bool nhwc, const T* __restrict__ w, T* __restrict__ ct,
+                    int64_t rows, int64_t total) {
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    const kmath::CtEntry c = kmath::ct_entry(p, nhwc, e);
+    if (c.r >= 0) ct[c.k * rows + c.r] = w[c.w_off];
+  }
+}
+
+class ExplicitGemm : public Implementation {
+ public:
+  ~ExplicitGemm() override { release(); }
+  std::string name() const override { return "explicit_gemm"; }
+  std::string summary() const override {
+    return "dense explicit C^T built on the GPU, then one cuBLAS GEMM for the whole batch";
+  }
+  Support can_implement(const Problem&, const Config& cfg) const override {
+    if (cfg.dtype == DType::fp64)
+      return Support::no("dtype fp64 not implemented (fp32, tf32, fp16, bf16)");
+    return Support::yes();
+  }
+  int64_t planned_workspace_bytes(const Problem& p, const Config& cfg) const override {
+    return int64_t(kmath::explicit_c_bytes(p, double(storage_bytes(cfg.dtype))));
+  }
+  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
+    release();
+    const double bytes = kmath::explicit_c_bytes(p, double(storage_bytes(cfg.dtype)));
+    const double budget = double(ctx.memory_budget());
+    if (bytes > budget) {
+      char msg[200];
+      std::snprintf(msg, sizeof msg, "explicit C needs %.2f GiB, over the memory budget of %.2f GiB",
+                    gib(bytes), gib(budget));
+      throw Skipped(msg);
+    }
+    // Under the budget, so the exact product fits size_t.
+    ct_.resize(size_t(kmath::c_cols(p)) * size_t(kmath::c_rows(p)) * storage_bytes(cfg.dtype));
+    const bool nhwc = cfg.layout == Layout::nhwc;
+    const int64_t total = kmath::ct_candidate_count(p), rows = kmath::c_rows(p);
+    EventPair ev;
+    ev.record_start(ctx.stream());
+    TCONV_CUDA_CHECK(cudaMemsetAsync(ct_.get(), 0, ct_.bytes(), ctx.stream()));
+    switch (cfg.dtype) {
+      case DType::fp16: build<__half>(ctx, p, nhwc, t, rows, total); break;
+      case DType::bf16: build<__nv_bfloat16>(ctx, p, nhwc, t, rows, total); break;
+      default: build<float>(ctx, p, nhwc, t, rows, total); break;
+    }
+    ev.record_stop(ctx.stream());
+    const float ms = ev.elapsed_ms();
+    char a[200];
+    std::snprintf(a, sizeof a, "C build %.2f ms, dense %.3f GiB; cublasGemmEx_64 %s", double(ms),
+                  gib(bytes), cublas_types(cfg.dtype, "explicit_gemm").name);
+    algo_ = a;
+  }
+  size_t workspace_bytes() const override { return ct_.bytes(); }
+  double work_ratio(const Problem& p) const override { return kmath::explicit_work_ratio(p); }
+  void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
+    if (!ct_.get()) throw Error("explicit_gemm: run() before prepare()");
+    const CublasTypes types = cublas_types(cfg.dtype, "explicit_gemm");
+    const bool nhwc = cfg.layout == Layout::nhwc;
+    // With a bias, y starts as the broadcast bias and the GEMM accumulates onto it (beta = 1);
+    // without, beta = 0 and cuBLAS never reads the poisoned y.
+    const bool bias = p.has_bias && t.bias;
+    if (bias) {
+      switch (cfg.dtype) {
+        case DType::fp16: fill_bias<__half>(ctx, p, nhwc, t); break;
+        case DType::bf16: fill_bias<__nv_bfloat16>(ctx, p, nhwc, t); break;
+        default: fill_bias<float>(ctx, p, nhwc, t); break;
+      }
+    }
+    const kmath::DenseGemm g = kmath::explicit_gemm_plan(p);
+    const float alpha = 1.0f, beta = bias ? 1.0f : 0.0f;
+    TCONV_CUBLAS_CHECK(cublasGemmEx_64(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, g.m, g.n, g.k, &alpha,
+                                       ct_.get(), types.data, g.lda, t.x, types.data, g.ldb, &beta,
+                                       t.y, types.data, g.ldc, types.compute, CUBLAS_GEMM_DEFAULT));
+  }
+  std::string algo() const override { return algo_; }
+  void release() override { ct_.reset(); }
+
+ private:
+  template <typename T>
+  void build(Context& ctx, const Problem& p, bool nhwc, const Tensors& t, int64_t rows,
+             int64_t total) {
+    build_ct_kernel<T><<<grid_blocks(total, kThreads), kThreads, 0, ctx.stream()>>>(
+        p, nhwc, static_cast<const T*>(t.w), ct_.as<T>(), rows, total);
+    TCONV_CHECK_LAUNCH();
+  }
+  template <typename T>
+  void fill_bias(Context& ctx, const Problem& p, bool nhwc, const Tensors& t) {
+    bias_fill_kernel<T><<<grid_blocks(p.y_elems(), kThreads), kThreads, 0, ctx.stream()>>>(
+        p, nhwc, static_cast<const T*>(t.bias), static_cast<T*>(t.y));
+    TCONV_CHECK_LAUNCH();
+  }
+
+  DeviceBuffer ct_;
+  std::string algo_;
+};
+
+}  // namespace
+
+std::unique_ptr<Implementation> make_explicit_gemm() { return std::make_unique<ExplicitGemm>(); }
+
+}  // namespace tconv

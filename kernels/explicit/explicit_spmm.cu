@@ -1,0 +1,262 @@
+// explicit_spmm: the same matrix C as explicit_gemm, stored sparse (CSR, only the nonzeros: one
+// per (input pixel, output channel of its group, tap) that lands) and applied with cuSPARSE's
+// generic SpMM: Y^T (R x N) = C (R x K) * X^T (K x N), where x and y as stored are exactly the
+// column-major X^T (ld K) and Y^T (ld R), so no transposes are needed. The CSR is built on the GPU
+// in prepare (untimed): a row's nonzero count is (C_in/g)*taps(oy)*taps(ox), so row offsets come
+// in closed form from 1-D prefix sums, with no scan. Memory: nnz values + column indices (32-bit,
+// or 64-bit past 2^31 nonzeros) + row offsets + cuSPARSE's buffer; nnz ~ useful FLOPs / (2N).
+// Does only the landing multiply-adds, but through a general sparse kernel that knows nothing of
+// the structure; expected to lose to every structured method, a measure of what "it is just a
+// sparse matrix" costs. Limits: nchw and nhwc; fp32, fp16 and bf16 (fp32 compute); a dtype that
+// cuSPARSE refuses at run time becomes not_supported.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <vector>
+
+#include "kernels/common/cuda_check.hpp"
+#include "kernels/common/launch.cuh"
+#include "kernels/common/cuda_event.hpp"
+#include "kernels/common/device_buffer.hpp"
+#include "kernels/explicit/explicit_spmm_math.hpp"
+#include "kernels/common/gpu_context.hpp"
+#include "kernels/common/implementation.hpp"
+
+namespace tconv {
+namespace {
+
+constexpr int kThreads = 256;
+
+template <typename I, typename T>
+__global__ void __launch_bounds__(kThreads)
+    csr_fill_kernel(Problem p, bool nhwc, const int64_t* __restrict__ sy,
+                    const int64_t* __restrict__ sx, const T* __restrict__ w, I* row_ptr, I* col,
+                    T* val, int64_t total) {
+  const int cig = int(p.c_in_per_group());
+  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
+       e += int64_t(gridDim.x) * blockDim.x)
+    kmath::csr_fill<I, T, T>(p, nhwc, e / cig, int(e % cig), sy, sx, w, row_ptr, col, val);
+}
+
+cudaDataType value_type(DType t) {
+  switch (t) {
+    case DType::fp32: return CUDA_R_32F;
+    case DType::fp16: return CUDA_R_16F;
+    case DType::bf16: return CUDA_R_16BF;
+    default: throw Error(std::string("explicit_spmm: dtype ") + to_string(t) + " not implemented");
+  }
+}
+
+class ExplicitSpmm : public Implementation {
+ public:
+  ~ExplicitSpmm() override { release(); }
+  std::string name() const override { return "explicit_spmm"; }
+  std::string summary() const override {
+    return "explicit C in CSR (built on the GPU), applied with cuSPARSE SpMM";
+  }
+  Support can_implement(const Problem&, const Config& cfg) const override {
+    switch (cfg.dtype) {
+      case DType::fp32:
+      case DType::fp16:
+      case DType::bf16: return Support::yes();
+      default:
+        return Support::no(std::string("dtype ") + to_string(cfg.dtype) +
+                           " not implemented (fp32, fp16, bf16: cuSPARSE SpMM has no tf32 mode)");
+    }
+  }
+  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
+    release();
+    const bool nhwc = cfg.layout == Layout::nhwc;
+    const cudaDataType vt = value_type(cfg.dtype);
+    const size_t vbytes = storage_bytes(cfg.dtype);
+    std::vector<int64_t> sy, sx;
+    kmath::csr_tap_prefix(p, sy, sx);
+    const int64_t rows = p.c_out * p.h_out() * p.w_out();
+    const int64_t cols = p.c_in * p.h_in * p.w_in;
+    nnz_ = kmath::csr_nnz(p, sy.data(), sx.data());
+    idx64_ = nnz_ > INT_MAX || rows + 1 > INT_MAX;
+    const size_t ibytes = idx64_ ? 8 : 4;
+    const double budget = double(ctx.memory_budget());
+    const double need = double(nnz_) * double(vbytes + ibytes) + double(rows + 1) * double(ibytes) +
+                        double(sy.size() + sx.size()) * 8.0;
+    if (need > budget) {
+      char msg[200];
+      std::snprintf(msg, sizeof msg, "CSR C needs %.2f GiB, over the memory budget of %.2f GiB",
+                    gib(need), gib(budget));
+      throw Skipped(msg);
+    }
+    // nnz is 0 when no tap lands anywhere (large padding): y is then just the bias, and the
+    // allocations are kept non-empty so the code below needs no special case.
+    row_ptr_.resize(size_t(rows + 1) * ibytes);
+    col_.resize(size_t(std::max<int64_t>(nnz_, 1)) * ibytes);
+    val_.resize(size_t(std::max<int64_t>(nnz_, 1)) * vbytes);
+    DeviceBuffer sy_d(sy.size() * 8), sx_d(sx.size() * 8);
+
+    EventPair ev;
+    ev.record_start(ctx.stream());
+    TCONV_CUDA_CHECK(cudaMemcpyAsync(sy_d.get(), sy.data(), sy.size() * 8, cudaMemcpyHostToDevice,
+                                     ctx.stream()));
+    TCONV_CUDA_CHECK(cudaMemcpyAsync(sx_d.get(), sx.data(), sx.size() * 8, cudaMemcpyHostToDevice,
+                                     ctx.stream()));
+    const int64_t items = rows * p.c_in_per_group();
+    switch (cfg.dtype) {
+      case DType::fp16: fill<__half>(ctx, p, nhwc, sy_d, sx_d, t, items); break;
+      case DType::bf16: fill<__nv_bfloat16>(ctx, p, nhwc, sy_d, sx_d, t, items); break;
+      default: fill<float>(ctx, p, nhwc, sy_d, sx_d, t, items); break;
+    }
+    ev.record_stop(ctx.stream());
+    // Synchronizes on the stop event, which also keeps sy/sx (host) and sy_d/sx_d alive until
+    // the copies and the fill are done.
+    const float ms = ev.elapsed_ms();
+
+    if (nnz_ == 0) {
+      algo_ = "C has no nonzeros (no tap lands): y = bias";
+      prepared_ = true;
+      return;
+    }
+    const cusparseIndexType_t it = idx64_ ? CUSPARSE_INDEX_64I : CUSPARSE_INDEX_32I;
+    TCONV_CUSPARSE_CHECK(cusparseCreateCsr(&mat_c_, rows, cols, nnz_, row_ptr_.get(), col_.get(),
+                                           val_.get(), it, it, CUSPARSE_INDEX_BASE_ZERO, vt));
+    // x is only read; the non-const descriptor lets run() rebind it with cusparseDnMatSetValues.
+    TCONV_CUSPARSE_CHECK(cusparseCreateDnMat(&mat_x_, cols, p.n, cols, const_cast<void*>(t.x), vt,
+                                             CUSPARSE_ORDER_COL));
+    TCONV_CUSPARSE_CHECK(
+        cusparseCreateDnMat(&mat_y_, rows, p.n, rows, t.y, vt, CUSPARSE_ORDER_COL));
+    x_bound_ = t.x;
+    y_bound_ = t.y;
+    const float alpha = 1.0f, beta = 1.0f;
+    size_t buf = 0;
+    const cusparseStatus_t st = cusparseSpMM_bufferSize(
+        ctx.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha,
+        mat_c_, mat_x_, &beta, mat_y_, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &buf);
+    if (st == CUSPARSE_STATUS_NOT_SUPPORTED)
+      throw NotSupported(std::string("cuSPARSE SpMM does not support ") + to_string(cfg.dtype) +
+                         " CSR with fp32 compute here");
+    TCONV_CUSPARSE_CHECK(st);
+    if (need + double(buf) > budget) {
+      char msg[200];
+      std::snprintf(msg, sizeof msg,
+                    "CSR C plus SpMM buffer need %.2f GiB, over the memory budget of %.2f GiB",
+                    gib(need + double(buf)), gib(budget));
+      throw Skipped(msg);
+    }
+    buffer_.resize(std::max<size_t>(buf, 1));
+
+    char a[240];
+    std::snprintf(a, sizeof a,
+                  "CSR build %.2f ms, nnz %lld (density %.3g%%), %.3f GiB, %s indices; cusparseSpMM "
+                  "default alg",
+                  double(ms), (long long)nnz_, 100.0 * double(nnz_) / (double(rows) * double(cols)),
+                  gib(double(row_ptr_.bytes() + col_.bytes() + val_.bytes())),
+                  idx64_ ? "64-bit" : "32-bit");
+    algo_ = a;
+    prepared_ = true;
+    // One untimed trial: cuSPARSE may accept the size query and still refuse the product (e.g.
+    // a 16-bit or 64-bit-index combination); that is a not_supported row, not an error.
+    try {
+      run(ctx, p, cfg, t);
+      ctx.synchronize();
+    } catch (const Error& e) {
+      if (std::string(e.what()).find("CUSPARSE_STATUS_NOT_SUPPORTED") != std::string::npos ||
+          std::string(e.what()).find("not supported") != std::string::npos) {
+        release();
+        throw NotSupported(std::string("cuSPARSE SpMM refused this configuration: ") + e.what());
+      }
+      throw;
+    }
+  }
+  size_t workspace_bytes() const override {
+    return row_ptr_.bytes() + col_.bytes() + val_.bytes() + buffer_.bytes();
+  }
+  double work_ratio(const Problem& p) const override { return kmath::landing_fraction(p); }
+  void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
+    if (!prepared_) throw Error("explicit_spmm: run() before prepare()");
+    if (mat_c_ && t.x != x_bound_) {
+      TCONV_CUSPARSE_CHECK(cusparseDnMatSetValues(mat_x_, const_cast<void*>(t.x)));
+      x_bound_ = t.x;
+    }
+    if (mat_c_ && t.y != y_bound_) {
+      TCONV_CUSPARSE_CHECK(cusparseDnMatSetValues(mat_y_, t.y));
+      y_bound_ = t.y;
+    }
+    // y starts as the broadcast bias or zero and SpMM accumulates onto it (beta = 1): whether
+    // SpMM reads y when beta = 0 is not documented, and y is poisoned with NaN.
+    const bool nhwc = cfg.layout == Layout::nhwc;
+    if (p.has_bias && t.bias) {
+      switch (cfg.dtype) {
+        case DType::fp16: fill_bias<__half>(ctx, p, nhwc, t); break;
+        case DType::bf16: fill_bias<__nv_bfloat16>(ctx, p, nhwc, t); break;
+        default: fill_bias<float>(ctx, p, nhwc, t); break;
+      }
+    } else {
+      TCONV_CUDA_CHECK(cudaMemsetAsync(t.y, 0, size_t(p.y_elems()) * storage_bytes(cfg.dtype),
+                                       ctx.stream()));
+    }
+    if (!mat_c_) return;  // nnz == 0
+    const float alpha = 1.0f, beta = 1.0f;
+    TCONV_CUSPARSE_CHECK(cusparseSpMM(ctx.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE,
+                                      CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, mat_c_, mat_x_,
+                                      &beta, mat_y_, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT,
+                                      buffer_.get()));
+  }
+  std::string algo() const override { return algo_; }
+  void release() override {
+    // Destroying descriptors cannot usefully fail; errors are ignored (release runs in the
+    // destructor).
+    if (mat_c_) cusparseDestroySpMat(mat_c_);
+    if (mat_x_) cusparseDestroyDnMat(mat_x_);
+    if (mat_y_) cusparseDestroyDnMat(mat_y_);
+    mat_c_ = nullptr;
+    mat_x_ = nullptr;
+    mat_y_ = nullptr;
+    x_bound_ = nullptr;
+    y_bound_ = nullptr;
+    row_ptr_.reset();
+    col_.reset();
+    val_.reset();
+    buffer_.reset();
+    nnz_ = 0;
+    prepared_ = false;
+  }
+
+ private:
+  template <typename T>
+  void fill(Context& ctx, const Problem& p, bool nhwc, const DeviceBuffer& sy,
+            const DeviceBuffer& sx, const Tensors& t, int64_t items) {
+    const T* w = static_cast<const T*>(t.w);
+    if (idx64_)
+      csr_fill_kernel<int64_t, T><<<grid_blocks(items, kThreads), kThreads, 0, ctx.stream()>>>(
+          p, nhwc, sy.as<int64_t>(), sx.as<int64_t>(), w, row_ptr_.as<int64_t>(),
+          col_.as<int64_t>(), val_.as<T>(), items);
+    else
+      csr_fill_kernel<int32_t, T><<<grid_blocks(items, kThreads), kThreads, 0, ctx.stream()>>>(
+          p, nhwc, sy.as<int64_t>(), sx.as<int64_t>(), w, row_ptr_.as<int32_t>(),
+          col_.as<int32_t>(), val_.as<T>(), items);
+    TCONV_CHECK_LAUNCH();
+  }
+  template <typename T>
+  void fill_bias(Context& ctx, const Problem& p, bool nhwc, const Tensors& t) {
+    bias_fill_kernel<T><<<grid_blocks(p.y_elems(), kThreads), kThreads, 0, ctx.stream()>>>(
+        p, nhwc, static_cast<const T*>(t.bias), static_cast<T*>(t.y));
+    TCONV_CHECK_LAUNCH();
+  }
+
+  DeviceBuffer row_ptr_, col_, val_, buffer_;
+  cusparseSpMatDescr_t mat_c_ = nullptr;
+  cusparseDnMatDescr_t mat_x_ = nullptr, mat_y_ = nullptr;
+  const void* x_bound_ = nullptr;
+  void* y_bound_ = nullptr;
+  int64_t nnz_ = 0;
+  bool idx64_ = false;
+  bool prepared_ = false;
+  std::string algo_;
+};
+
+}  // namespace
+
+std::unique_ptr<Implementation> make_explicit_spmm() { return std::make_unique<ExplicitSpmm>(); }
+
+}  // namespace tconv

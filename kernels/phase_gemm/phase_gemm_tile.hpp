@@ -1,0 +1,581 @@
+// The per-thread pieces of the phase_gemm kernels, written as __host__ __device__ code so that the
+// CPU tests run the very loaders, SIMT inner product, epilogues and direct-path loops the GPU runs
+// (tests/test_phase_gemm.cpp emulates whole thread blocks with them). Only the mma.sync call itself
+// and the __global__ drivers live in kernels/phase_gemm/phase_gemm.cu.
+//
+// Block tile: BM output pixels (GEMM rows) x BN output channels x BK input channels of one tap.
+// Shared memory holds one A and one B stage per buffer, double buffered through registers: while
+// the block computes on stage s, each thread has already issued the global loads of stage s+1.
+// Shared layouts:
+//   SIMT fp32 and tf32 mma:  A[k][m] (row BM+pad), B[k][n] (row BN+pad)
+//   fp16/bf16 mma:           A[m][k], B[n][k] (row BK+8): an mma.m16n8k16 fragment register holds
+//                            two k-consecutive elements, so k must be contiguous
+// The paddings make the fragment reads conflict-free (row length = 8 mod 32 words for tf32,
+// 20 words for the 16-bit rows) and keep float4 reads aligned for SIMT.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/phase_gemm/phase_gemm_math.hpp"
+
+// Full unrolling matters on the device (register arrays indexed by loop counters); the host
+// compiler of the CPU tests must not see the pragma (-Wunknown-pragmas).
+#if defined(__CUDA_ARCH__)
+#define TCONV_PG_UNROLL _Pragma("unroll")
+#else
+#define TCONV_PG_UNROLL
+#endif
+
+namespace tconv::pg {
+
+// ---- Element conversions and loads -------------------------------------------------------------
+
+TCONV_HD float to_float(float v) { return v; }
+TCONV_HD float to_float(__half v) { return __half2float(v); }
+TCONV_HD float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <typename T>
+TCONV_HD T from_float(float v);
+template <>
+TCONV_HD float from_float<float>(float v) {
+  return v;
+}
+template <>
+TCONV_HD __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+TCONV_HD __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+
+// fp32 -> tf32 (round to nearest, ties away from zero), kept in fp32 storage.
+TCONV_HD float round_tf32(float v) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+  return __uint_as_float(r);
+#else
+  uint32_t b;
+  memcpy(&b, &v, 4);
+  if ((b & 0x7f800000u) != 0x7f800000u) b = (b + 0x1000u) & 0xffffe000u;
+  memcpy(&v, &b, 4);
+  return v;
+#endif
+}
+
+template <typename T>
+TCONV_HD T load_scalar(const T* p) {
+#if defined(__CUDA_ARCH__)
+  return __ldg(p);
+#else
+  return *p;
+#endif
+}
+
+// V elements from p; p must be aligned to V*sizeof(T) bytes when V > 1 (the caller checks the
+// base pointer and the channel counts at run time before choosing a vector configuration).
+template <int V, typename T>
+TCONV_HD void load_vec(const T* p, T (&out)[V]) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (V * sizeof(T) == 16) {
+    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+    memcpy(out, &v, 16);
+  } else if constexpr (V * sizeof(T) == 8) {
+    const uint2 v = __ldg(reinterpret_cast<const uint2*>(p));
+    memcpy(out, &v, 8);
+  } else {
+    for (int i = 0; i < V; ++i) out[i] = __ldg(p + i);
+  }
+#else
+  for (int i = 0; i < V; ++i) out[i] = p[i];
+#endif
+}
+
+// a*b + c: one fused instruction on the device; the host emulation in the tests uses data whose
+// products and sums are exact in fp32, so the rounding difference never shows there.
+TCONV_HD float mad(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// Four consecutive floats from shared memory (16-byte aligned on the device path).
+TCONV_HD void load4(const float* p, float* out) {
+#if defined(__CUDA_ARCH__)
+  const float4 v = *reinterpret_cast<const float4*>(p);
+  out[0] = v.x;
+  out[1] = v.y;
+  out[2] = v.z;
+  out[3] = v.w;
+#else
+  for (int i = 0; i < 4; ++i) out[i] = p[i];
+#endif
+}
+
+// ---- Kernel parameters and the per-tile context -----------------------------------------------
+
+struct GemmParams {
+  ConvDims d;
+  int phases_w;  // phases along w (phase_count(d.dw)); phases along h only bound z_count
+  int z_count;   // phases_h * phases_w * groups
+  int m_tiles;   // most BM-row tiles of any phase
+  int n_tiles;   // ceil(cog / BN)
+  const void* x;
+  const void* w;
+  const void* bias;  // null: no bias
+  void* y;
+  int bias_div, bias_mod;  // bias of output channel co: bias[bias_index(co, div, mod)]
+};
+
+// Everything uniform over one block tile.
+struct TileCtx {
+  PhaseDim ph, pw;
+  int g;
+  int m0, n0;  // first row and column of the tile
+  int M;       // rows of this phase's GEMM
+  int chunks;  // channel chunks of bk per tap
+  int nk;      // k-tiles: taps_h * taps_w * chunks (0 for a phase without taps)
+  bool active;  // false when m0 >= M (the grid is sized for the largest phase)
+};
+
+TCONV_HD TileCtx make_tile_ctx(const GemmParams& p, int z, int mt, int nt, int bm, int bn, int bk) {
+  TileCtx t;
+  const PhaseGroup pg = decode_phase_group(z, p.phases_w, p.d.groups);
+  t.ph = phase_dim(pg.fh, p.d.dh);
+  t.pw = phase_dim(pg.fw, p.d.dw);
+  t.g = pg.g;
+  t.M = gemm_m(p.d, t.ph, t.pw);
+  const int64_t m0 = int64_t(mt) * bm;
+  t.active = m0 < t.M;
+  t.m0 = t.active ? int(m0) : 0;
+  t.n0 = nt * bn;
+  t.chunks = channel_chunks(p.d.cig, bk);
+  t.nk = k_tiles(t.ph, t.pw, p.d.cig, bk);
+  return t;
+}
+
+// ---- Tile configurations -----------------------------------------------------------------------
+
+enum class Engine { simt, tc };
+
+// T: storage type (float for fp32 and tf32). BM x BN block tile. P x Q: for simt the outputs per
+// thread (TM x TN, multiples of 4), for tc the warps (WARPS_M x WARPS_N). VA: elements per A load
+// along channels (nhwc only; 1 = scalar loads with lanes along pixels). VB: elements per B load
+// along output channels (nhwc only; 1 = scalar).
+template <typename T_, Engine E_, Layout L_, int BM_, int BN_, int P_, int Q_, int VA_, int VB_>
+struct GemmCfg {
+  using T = T_;
+  using S = T_;  // shared-memory element (tf32 keeps fp32 storage, rounded)
+  static constexpr Engine engine = E_;
+  static constexpr Layout layout = L_;
+  static constexpr bool tf32 = E_ == Engine::tc && sizeof(T_) == 4;
+  static constexpr bool k_contig = E_ == Engine::tc && sizeof(T_) == 2;
+  static constexpr int BM = BM_, BN = BN_;
+  static constexpr int BK = sizeof(T_) == 2 ? 32 : 16;
+  static constexpr int P = P_, Q = Q_;
+  static constexpr int NT = E_ == Engine::simt ? (BM_ / P_) * (BN_ / Q_) : 32 * P_ * Q_;
+  static constexpr int VA = VA_, VB = VB_;
+  static constexpr int LDA = k_contig ? BK + 8 : BM_ + (tf32 ? 8 : 4);
+  static constexpr int LDB = k_contig ? BK + 8 : BN_ + (tf32 ? 8 : 4);
+  static constexpr int A_STAGE = k_contig ? BM_ * LDA : BK * LDA;
+  static constexpr int B_STAGE = k_contig ? BN_ * LDB : BK * LDB;
+  static_assert(sizeof(T_) == 4 || E_ == Engine::tc, "16-bit types run on the tensor cores");
+  static_assert(L_ == Layout::nhwc || (VA_ == 1 && VB_ == 1), "vector loads need nhwc");
+  static_assert(BM_ % 16 == 0 && BN_ % 8 == 0, "tile shape");
+
+  TCONV_HD static int a_idx(int m, int k) { return k_contig ? m * LDA + k : k * LDA + m; }
+  TCONV_HD static int b_idx(int k, int n) { return k_contig ? n * LDB + k : k * LDB + n; }
+  TCONV_HD static S to_smem(T v) {
+    if constexpr (tf32)
+      return round_tf32(v);
+    else
+      return v;
+  }
+};
+
+// ---- Global -> register -> shared loaders ------------------------------------------------------
+
+// A tile: BM pixels x BK channels of one tap. V == 1: lanes run along pixels (nchw: consecutive
+// pixels of a phase row read consecutive input columns; nhwc: the unaligned fallback). V > 1:
+// lanes run along channels, V contiguous channels per load (nhwc).
+template <class C>
+struct ALoader {
+  using T = typename C::T;
+  static constexpr int V = C::VA;
+  static constexpr int TPM = V == 1 ? (C::NT < C::BM ? C::NT : C::BM) : C::NT / (C::BK / V);
+  static constexpr int TPK = C::NT / TPM;
+  static constexpr int MREP = C::BM / TPM;
+  static constexpr int KREP = (C::BK / V) / TPK;
+  static_assert(TPM * TPK == C::NT && MREP * TPM == C::BM && KREP * TPK * V == C::BK, "A map");
+  static constexpr int kFar = -(1 << 30);  // qh of a row past M: every tap reads out of range
+
+  int mi0, ki0;
+  int base[MREP];  // offset of (nb, channel g*cig, 0, 0)
+  int qh[MREP], qw[MREP];
+  T stage[MREP][KREP][V];
+
+  TCONV_HD void setup(const GemmParams& p, const TileCtx& t, int tid) {
+    if (V == 1) {
+      mi0 = tid % TPM;
+      ki0 = tid / TPM;
+    } else {
+      ki0 = tid % TPK;
+      mi0 = tid / TPK;
+    }
+    const ConvDims& d = p.d;
+    for (int j = 0; j < MREP; ++j) {
+      const int m = t.m0 + mi0 + j * TPM;
+      if (m < t.M) {
+        const Pixel px = decode_pixel(m, t.ph.count, t.pw.count);
+        qh[j] = px.qh;
+        qw[j] = px.qw;
+        base[j] = x_offset<C::layout>(d, px.nb, t.g * d.cig, 0, 0);
+      } else {
+        qh[j] = kFar;
+        qw[j] = 0;
+        base[j] = 0;
+      }
+    }
+  }
+
+  TCONV_HD void load(const GemmParams& p, const TileCtx& t, const KTile& kt) {
+    const ConvDims& d = p.d;
+    const T* x = static_cast<const T*>(p.x);
+    const int offh = phase_in_offset(t.ph, kt.th), offw = phase_in_offset(t.pw, kt.tw);
+    const int hw = d.h_in * d.w_in;
+    TCONV_PG_UNROLL
+    for (int j = 0; j < MREP; ++j) {
+      const int iy = qh[j] + offh, ix = qw[j] + offw;
+      const bool ok = unsigned(iy) < unsigned(d.h_in) && unsigned(ix) < unsigned(d.w_in);
+      const int pix = ok ? iy * d.w_in + ix : 0;
+      TCONV_PG_UNROLL
+      for (int i = 0; i < KREP; ++i) {
+        const int ci = kt.c0 + (ki0 + i * TPK) * V;
+        if (ok && ci < d.cig) {  // V > 1 needs cig % V == 0: a vector is all in or all out
+          const int off = C::layout == Layout::nchw ? base[j] + pix + ci * hw
+                                                    : base[j] + pix * d.c_in + ci;
+          if constexpr (V == 1)
+            stage[j][i][0] = load_scalar(x + off);
+          else
+            load_vec<V>(x + off, stage[j][i]);
+        } else {
+          for (int v = 0; v < V; ++v) stage[j][i][v] = from_float<T>(0.f);
+        }
+      }
+    }
+  }
+
+  TCONV_HD void store(typename C::S* smem) const {
+    TCONV_PG_UNROLL
+    for (int j = 0; j < MREP; ++j)
+      TCONV_PG_UNROLL
+      for (int i = 0; i < KREP; ++i)
+        TCONV_PG_UNROLL
+        for (int v = 0; v < V; ++v)
+          smem[C::a_idx(mi0 + j * TPM, (ki0 + i * TPK) * V + v)] = C::to_smem(stage[j][i][v]);
+  }
+};
+
+// B tile: BK channels of one tap x BN output channels. Lanes run along output channels (V > 1:
+// V contiguous output channels per load, nhwc's KRSC weight).
+template <class C>
+struct BLoader {
+  using T = typename C::T;
+  static constexpr int V = C::VB;
+  static constexpr int TPN = V == 1 ? (C::NT < C::BN ? C::NT : C::BN) : C::BN / V;
+  static constexpr int TPK = C::NT / TPN;
+  static constexpr int NREP = (C::BN / V) / TPN;
+  static constexpr int KREP = C::BK / TPK;
+  static_assert(TPN * TPK == C::NT && NREP * TPN * V == C::BN && KREP * TPK == C::BK, "B map");
+
+  int ni0, ki0;
+  T stage[KREP][NREP][V];
+
+  TCONV_HD void setup(int tid) {
+    ni0 = tid % TPN;
+    ki0 = tid / TPN;
+  }
+
+  TCONV_HD void load(const GemmParams& p, const TileCtx& t, const KTile& kt) {
+    const ConvDims& d = p.d;
+    const T* w = static_cast<const T*>(p.w);
+    const int ky = phase_tap(t.ph, kt.th), kx = phase_tap(t.pw, kt.tw);
+    TCONV_PG_UNROLL
+    for (int i = 0; i < KREP; ++i) {
+      const int ci = kt.c0 + ki0 + i * TPK;
+      TCONV_PG_UNROLL
+      for (int j = 0; j < NREP; ++j) {
+        const int n = t.n0 + (ni0 + j * TPN) * V;
+        if (ci < d.cig && n < d.cog) {  // V > 1 needs cog % V == 0
+          const int off = w_offset<C::layout>(d, t.g * d.cig + ci, n, ky, kx);
+          if constexpr (V == 1)
+            stage[i][j][0] = load_scalar(w + off);
+          else
+            load_vec<V>(w + off, stage[i][j]);
+        } else {
+          for (int v = 0; v < V; ++v) stage[i][j][v] = from_float<T>(0.f);
+        }
+      }
+    }
+  }
+
+  TCONV_HD void store(typename C::S* smem) const {
+    TCONV_PG_UNROLL
+    for (int i = 0; i < KREP; ++i)
+      TCONV_PG_UNROLL
+      for (int j = 0; j < NREP; ++j)
+        TCONV_PG_UNROLL
+        for (int v = 0; v < V; ++v)
+          smem[C::b_idx(ki0 + i * TPK, (ni0 + j * TPN) * V + v)] = C::to_smem(stage[i][j][v]);
+  }
+};
+
+// ---- SIMT fp32 inner product -------------------------------------------------------------------
+// Thread (ty, tx) owns TM x TN outputs: rows (s*4*TY + ty*4 + 0..3), columns (s*4*TX + tx*4 + 0..3),
+// so each k step reads TM/4 + TN/4 float4 from shared memory for TM*TN FMAs, and a warp's float4
+// reads hit at most two distinct A addresses (broadcast) and 8 or 16 consecutive B float4.
+template <class C>
+struct SimtMath {
+  static constexpr int TM = C::P, TN = C::Q;
+  static constexpr int TY = C::BM / TM, TX = C::BN / TN;
+  static constexpr int ROWS = TM, COLS = TN;
+  static_assert(TM % 4 == 0 && TN % 4 == 0 && TY * TX == C::NT, "SIMT thread tile");
+
+  int tx, ty;
+  float acc[TM][TN];
+
+  TCONV_HD void init(int tid) {
+    tx = tid % TX;
+    ty = tid / TX;
+    TCONV_PG_UNROLL
+    for (int i = 0; i < TM; ++i)
+      TCONV_PG_UNROLL
+      for (int j = 0; j < TN; ++j) acc[i][j] = 0.f;
+  }
+  TCONV_HD int row(int i) const { return (i / 4) * (4 * TY) + ty * 4 + i % 4; }
+  TCONV_HD int col(int j) const { return (j / 4) * (4 * TX) + tx * 4 + j % 4; }
+
+  TCONV_HD void compute(const float* As, const float* Bs) {
+TCONV_PG_UNROLL
+    for (int k = 0; k < C::BK; ++k) {
+      float a[TM], b[TN];
+TCONV_PG_UNROLL
+      for (int s = 0; s < TM / 4; ++s) load4(As + k * C::LDA + s * 4 * TY + ty * 4, a + 4 * s);
+TCONV_PG_UNROLL
+      for (int s = 0; s < TN / 4; ++s) load4(Bs + k * C::LDB + s * 4 * TX + tx * 4, b + 4 * s);
+TCONV_PG_UNROLL
+      for (int i = 0; i < TM; ++i)
+TCONV_PG_UNROLL
+        for (int j = 0; j < TN; ++j) acc[i][j] = mad(a[i], b[j], acc[i][j]);
+    }
+  }
+};
+
+// ---- Tensor-core (mma.sync) fragment geometry --------------------------------------------------
+// Warp (wm, wn) owns a WM x WN sub-tile: MI x NI instructions of m16n8. Per PTX (groupID g =
+// lane/4, t = lane%4):
+//   tf32 m16n8k8:  A reg r = A[g + 8*(r&1)][t + 4*(r>>1)],  B reg r = B[t + 4r][g]
+//   f16/bf16 m16n8k16: A reg r = A[g + 8*(r&1)][2t + 8*(r>>1) + {0,1}],
+//                      B reg r = B[2t + 8r + {0,1}][g]
+//   C/D (both): c[e] = C[g + 8*(e>>1)][2t + (e&1)]
+// The accumulators of a thread are kept as acc[MI*2][NI*2]: row index ri = mi*2 + (e>>1), column
+// index cj = ni*2 + (e&1).
+template <class C>
+struct TcGeometry {
+  static constexpr int WARPS_M = C::P, WARPS_N = C::Q;
+  static constexpr int WM = C::BM / WARPS_M, WN = C::BN / WARPS_N;
+  static constexpr int MI = WM / 16, NI = WN / 8;
+  static constexpr int KS = C::tf32 ? 8 : 16;  // k per instruction
+  static constexpr int ROWS = MI * 2, COLS = NI * 2;
+  static_assert(MI * 16 * WARPS_M == C::BM && NI * 8 * WARPS_N == C::BN, "warp tile");
+  static_assert(C::BK % KS == 0, "BK");
+
+  int wm, wn, lane;
+  float acc[ROWS][COLS];
+
+  TCONV_HD void init(int tid) {
+    const int warp = tid / 32;
+    wm = warp / WARPS_N;
+    wn = warp % WARPS_N;
+    lane = tid % 32;
+    TCONV_PG_UNROLL
+    for (int i = 0; i < ROWS; ++i)
+      TCONV_PG_UNROLL
+      for (int j = 0; j < COLS; ++j) acc[i][j] = 0.f;
+  }
+  TCONV_HD int row(int ri) const { return wm * WM + (ri / 2) * 16 + lane / 4 + 8 * (ri % 2); }
+  TCONV_HD int col(int cj) const { return wn * WN + (cj / 2) * 8 + 2 * (lane % 4) + cj % 2; }
+
+  // Shared-memory element index of A register r of instruction row mi at k offset kk (for 16-bit
+  // types: the first of the two k-consecutive elements the register holds).
+  TCONV_HD int a_frag(int mi, int r, int kk) const {
+    const int g = lane / 4, t = lane % 4;
+    const int m = wm * WM + mi * 16 + g + 8 * (r & 1);
+    const int k = kk + (C::tf32 ? t + 4 * (r >> 1) : 2 * t + 8 * (r >> 1));
+    return C::a_idx(m, k);
+  }
+  TCONV_HD int b_frag(int ni, int r, int kk) const {
+    const int g = lane / 4, t = lane % 4;
+    const int n = wn * WN + ni * 8 + g;
+    const int k = kk + (C::tf32 ? t + 4 * r : 2 * t + 8 * r);
+    return C::b_idx(k, n);
+  }
+};
+
+// ---- Epilogue ----------------------------------------------------------------------------------
+// acc (+ bias) -> y for the rows and columns this thread owns; rows past M and columns past C_out/g
+// are dropped. One pixel decode per row.
+template <class C, class Math>
+TCONV_HD void store_tile(const GemmParams& p, const TileCtx& t, const Math& mth) {
+  using T = typename C::T;
+  const ConvDims& d = p.d;
+  T* y = static_cast<T*>(p.y);
+  const T* bias = static_cast<const T*>(p.bias);
+  const int cstride = C::layout == Layout::nchw ? d.h_out * d.w_out : 1;
+  float bv[Math::COLS];
+  TCONV_PG_UNROLL
+  for (int cj = 0; cj < Math::COLS; ++cj) {
+    const int n = t.n0 + mth.col(cj);
+    bv[cj] = (bias && n < d.cog)
+                 ? to_float(bias[bias_index(t.g * d.cog + n, p.bias_div, p.bias_mod)])
+                 : 0.f;
+  }
+  TCONV_PG_UNROLL
+  for (int ri = 0; ri < Math::ROWS; ++ri) {
+    const int m = t.m0 + mth.row(ri);
+    if (m >= t.M) continue;
+    const Pixel px = decode_pixel(m, t.ph.count, t.pw.count);
+    const int rb = y_offset<C::layout>(d, px.nb, t.g * d.cog, phase_out(t.ph, d.dh, px.qh),
+                                       phase_out(t.pw, d.dw, px.qw));
+    TCONV_PG_UNROLL
+    for (int cj = 0; cj < Math::COLS; ++cj) {
+      const int n = t.n0 + mth.col(cj);
+      if (n < d.cog) y[rb + n * cstride] = from_float<T>(mth.acc[ri][cj] + bv[cj]);
+    }
+  }
+}
+
+// ---- Direct path (few channels per group) ------------------------------------------------------
+// One thread: kDirectR consecutive outputs of a phase row x CO output channels of one group, summed
+// over the group's input channels and the phase's taps in fp32. Used when a GEMM tile would be
+// mostly padding (C_out/g <= 8, C_in/g < 8, or both <= 32), e.g. depthwise, RGB outputs.
+constexpr int kDirectR = 4;
+
+struct DirectParams {
+  ConvDims d;
+  int phases_w;
+  int z_count;    // phases_h * phases_w * groups
+  int co_chunks;  // ceil(cog / CO)
+  const void* x;
+  const void* w;
+  const void* bias;
+  void* y;
+  int bias_div, bias_mod;  // as in GemmParams
+};
+
+TCONV_HD int direct_tasks(const ConvDims& d, const PhaseDim& ph, const PhaseDim& pw) {
+  return d.n * ph.count * ((pw.count + kDirectR - 1) / kDirectR);
+}
+
+template <typename T, Layout L, int CO>
+TCONV_HD void direct_outputs(const DirectParams& p, const PhaseDim& ph, const PhaseDim& pw, int g,
+                             int task, int j0) {
+  constexpr int R = kDirectR, KW = kMaxWindowTaps;
+  const ConvDims& d = p.d;
+  const T* x = static_cast<const T*>(p.x);
+  const T* w = static_cast<const T*>(p.w);
+  const int qwr = (pw.count + R - 1) / R;
+  const int qw0 = (task % qwr) * R;
+  const int rest = task / qwr;
+  const int qh = rest % ph.count;
+  const int nb = rest / ph.count;
+  const int xstride = L == Layout::nchw ? 1 : d.c_in;  // between neighbouring input columns
+  const bool win = window_usable(pw);
+
+  float acc[R][CO];
+  TCONV_PG_UNROLL
+  for (int r = 0; r < R; ++r)
+    TCONV_PG_UNROLL
+    for (int c = 0; c < CO; ++c) acc[r][c] = 0.f;
+
+  for (int cl = 0; cl < d.cig; ++cl) {
+    const int ci = g * d.cig + cl;
+    for (int th = 0; th < ph.taps; ++th) {
+      const int iy = qh + phase_in_offset(ph, th);
+      if (unsigned(iy) >= unsigned(d.h_in)) continue;
+      const int ky = phase_tap(ph, th);
+      const T* xrow = x + x_offset<L>(d, nb, ci, iy, 0);
+      if (win) {
+        const int ix0 = window_first_ix(qw0, pw);
+        float xs[R + KW - 1];
+        TCONV_PG_UNROLL
+        for (int s = 0; s < R + KW - 1; ++s) {
+          const int ix = ix0 + s;
+          xs[s] = (s >= KW - pw.taps && unsigned(ix) < unsigned(d.w_in))
+                      ? to_float(load_scalar(xrow + ix * xstride))
+                      : 0.f;
+        }
+        TCONV_PG_UNROLL
+        for (int tw = 0; tw < KW; ++tw) {
+          if (tw >= pw.taps) break;
+          const int kx = phase_tap(pw, tw);
+          float wv[CO];
+          TCONV_PG_UNROLL
+          for (int c = 0; c < CO; ++c) {
+            const int j = j0 + c;
+            wv[c] = j < d.cog ? to_float(load_scalar(w + w_offset<L>(d, ci, j, ky, kx))) : 0.f;
+          }
+          TCONV_PG_UNROLL
+          for (int r = 0; r < R; ++r)
+            TCONV_PG_UNROLL
+            for (int c = 0; c < CO; ++c) acc[r][c] = mad(xs[window_slot(r, tw)], wv[c], acc[r][c]);
+        }
+      } else {
+        for (int tw = 0; tw < pw.taps; ++tw) {
+          const int kx = phase_tap(pw, tw);
+          float wv[CO];
+          TCONV_PG_UNROLL
+          for (int c = 0; c < CO; ++c) {
+            const int j = j0 + c;
+            wv[c] = j < d.cog ? to_float(load_scalar(w + w_offset<L>(d, ci, j, ky, kx))) : 0.f;
+          }
+          TCONV_PG_UNROLL
+          for (int r = 0; r < R; ++r) {
+            const int ix = qw0 + r + phase_in_offset(pw, tw);
+            const float xv =
+                unsigned(ix) < unsigned(d.w_in) ? to_float(load_scalar(xrow + ix * xstride)) : 0.f;
+            TCONV_PG_UNROLL
+            for (int c = 0; c < CO; ++c) acc[r][c] = mad(xv, wv[c], acc[r][c]);
+          }
+        }
+      }
+    }
+  }
+
+  T* y = static_cast<T*>(p.y);
+  const T* bias = static_cast<const T*>(p.bias);
+  const int oy = phase_out(ph, d.dh, qh);
+  TCONV_PG_UNROLL
+  for (int r = 0; r < R; ++r) {
+    const int qw = qw0 + r;
+    if (qw >= pw.count) break;
+    const int ox = phase_out(pw, d.dw, qw);
+    TCONV_PG_UNROLL
+    for (int c = 0; c < CO; ++c) {
+      const int j = j0 + c;
+      if (j >= d.cog) break;
+      const int co = g * d.cog + j;
+      const float b = bias ? to_float(bias[bias_index(co, p.bias_div, p.bias_mod)]) : 0.f;
+      y[y_offset<L>(d, nb, co, oy, ox)] = from_float<T>(acc[r][c] + b);
+    }
+  }
+}
+
+}  // namespace tconv::pg
