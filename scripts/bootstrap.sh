@@ -66,6 +66,11 @@ fi
 cmake_args=(-S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release)
 [ -n "${CUDA_ARCHS:-}" ] && cmake_args+=("-DCMAKE_CUDA_ARCHITECTURES=${CUDA_ARCHS}")
 [ -n "${CUDNN_ROOT:-}" ] && cmake_args+=("-DCUDNN_ROOT=${CUDNN_ROOT}")
+# ccache, where installed, makes rebuilds of unchanged files (a second build folder, CI on the
+# same machine) nearly free; nvcc goes through it too.
+if need ccache; then
+  cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
 cmake "${cmake_args[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 [ "$mode" = build ] && exit 0

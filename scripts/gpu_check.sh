@@ -41,7 +41,8 @@ env_rc=$?
 if [ $env_rc -ne 0 ]; then
   line=$(printf '%s\n' "$env_text" | grep -E '^gpu: |cannot find|error' | tail -1)
   [ -n "$line" ] || line=$(printf '%s\n' "$env_text" | tail -1)
-  echo "gpu_check.sh: ${line#gpu: }"
+  line=${line#gpu: }; line=${line#none: }
+  echo "gpu_check.sh: $line"
   [ $env_rc -eq 2 ] && exit 2
   exit 1
 fi
