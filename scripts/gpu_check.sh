@@ -188,10 +188,13 @@ plots=()
 if [ -n "$py" ] && [ -s "$csv" ]; then
   inputs=("$csv"); [ -s "$peer" ] && inputs+=("$peer")
   run_step plots "$(limit 30)" "$blog" "$py" "$here/plot.py" "${inputs[@]}" --out "$work/plots"
-  for want in speedup roofline; do
-    f=$(ls "$work/plots"/*"$want"*.png 2>/dev/null | head -1)
-    [ -n "$f" ] && cp "$f" "$out/$want.png" && plots+=("$want.png")
-  done
+  # plot.py writes one headline (speedup over the best cuDNN row) per dtype and layout and one
+  # roofline per dtype: keep fp16 (the tensor-core case), else the first there is.
+  pick() { ls "$work/plots/$1" 2>/dev/null | head -1 || true; }
+  f=$(pick 'headline_fp16_nhwc.png'); [ -n "$f" ] || f=$(ls "$work/plots"/headline_*.png 2>/dev/null | head -1)
+  [ -n "$f" ] && cp "$f" "$out/speedup.png" && plots+=(speedup.png)
+  f=$(pick 'roofline_fp16.png'); [ -n "$f" ] || f=$(ls "$work/plots"/roofline_*.png 2>/dev/null | head -1)
+  [ -n "$f" ] && cp "$f" "$out/roofline.png" && plots+=(roofline.png)
   case $step_rc in 0) state=ran ;; 124|137) state="timed out" ;; *) state=failed ;; esac
   record plots "$state" "$step_secs" "${plots[*]:-no plot}"
 else

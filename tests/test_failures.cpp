@@ -27,6 +27,17 @@
 namespace tconv {
 namespace {
 
+// The GPU test log (gpu_check.sh's tests.log) starts with the library files and versions the
+// test binary actually loaded.
+class PrintLibraries : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    std::printf("tconv_tests: GPU libraries loaded:\n%s", describe_libraries().c_str());
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kPrintLibraries =
+    ::testing::AddGlobalTestEnvironment(new PrintLibraries);
+
 // ---- no driver vs broken driver (gpu_context) ----------------------------------------------
 
 TEST(DriverProbe, NoDriverIsAbsentEvenWhenTheRuntimeSaysInsufficientDriver) {
