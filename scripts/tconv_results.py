@@ -46,6 +46,7 @@ NUMERIC_COLUMNS = set(PROBLEM_FIELDS) | {
     "sm_count", "sm_clock_mhz", "mem_clock_mhz",
     "setup_ms", "flops", "min_bytes",
     "ceiling_copy_gbps", "ceiling_sgemm_tflops", "ceiling_tf32_tflops", "ceiling_hgemm_tflops",
+    "count",
 }
 
 # Storage bytes of one element (tf32 is stored as fp32).
@@ -148,6 +149,195 @@ def validate_problem(p) -> str:
     if h_out(p) < 1 or w_out(p) < 1:
         return f"output size {h_out(p)}x{w_out(p)} must be at least 1x1 (padding too large)"
     return ""
+
+
+# ---- shapes files (the format of tconv_bench --shape / --shapes-file, bench/shapes.hpp) -----------
+
+# The keys, in the order the writers below put them. k, stride, pad, out_pad and dil are "N" (both
+# dimensions) or "H:W"; bias is 0/1; count (>= 1) is how many layers of a model share the shape.
+SHAPE_FILE_KEYS = ["name", "n", "c_in", "h_in", "w_in", "c_out", "k", "stride", "pad", "out_pad",
+                   "dil", "groups", "bias", "count"]
+# `l` (a 1-D shape: H = 1, W = l, the pairs W-only; bench/shapes.hpp) is read, never written: the
+# writers give h_in = 1 and the H:W pairs instead, which the bench reads as the same problem.
+SHAPE_FILE_READ_KEYS = SHAPE_FILE_KEYS + ["l"]
+SHAPE_FILE_REQUIRED = ["c_in", "h_in", "w_in", "c_out", "k"]  # h_in and w_in, or l instead
+_SHAPE_PAIRS = {"k": ("k_h", "k_w"), "stride": ("stride_h", "stride_w"),
+                "pad": ("pad_h", "pad_w"), "out_pad": ("out_pad_h", "out_pad_w"),
+                "dil": ("dil_h", "dil_w")}
+_SHAPE_DEFAULTS = {"n": 1, "stride": 1, "pad": 0, "out_pad": 0, "dil": 1, "groups": 1}
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def valid_shape_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name))
+
+
+def shape_name_from(text: str, fallback: str) -> str:
+    """A name the bench accepts (letters, digits, '_', '-', '.') made from any text."""
+    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_")
+    return s or fallback
+
+
+def _pair_text(h: int, w: int) -> str:
+    return str(h) if h == w else f"{h}:{w}"
+
+
+def shape_file_row(shape) -> dict:
+    """A shape (dict: name, the PROBLEM_FIELDS, bias, count) as the shapes-file cells."""
+    row = {"name": shape["name"], "n": str(shape["n"]), "c_in": str(shape["c_in"]),
+           "h_in": str(shape["h_in"]), "w_in": str(shape["w_in"]), "c_out": str(shape["c_out"]),
+           "groups": str(shape["groups"]), "bias": "1" if shape["bias"] else "0",
+           "count": str(shape.get("count", 1))}
+    for key, (fh, fw) in _SHAPE_PAIRS.items():
+        row[key] = _pair_text(shape[fh], shape[fw])
+    return row
+
+
+def shapes_file_text(shapes) -> str:
+    """The text of a shapes file (header line, one line per shape)."""
+    lines = [",".join(SHAPE_FILE_KEYS)]
+    for s in shapes:
+        r = shape_file_row(s)
+        lines.append(",".join(r[k] for k in SHAPE_FILE_KEYS))
+    return "\n".join(lines) + "\n"
+
+
+def write_text_atomic(path: str, text: str, mode: str = "w") -> None:
+    """Writes a whole file through a temporary file in the same folder and a rename: readers see
+    the old file or the new one, never half of one."""
+    import tempfile
+
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8",
+                                                             "newline": ""})) as f:
+            f.write(text)
+        mask = os.umask(0)  # mkstemp makes the file 0600: give it the usual permissions
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _shape_int(key, text, where):
+    t = str(text).strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", t):
+        raise UserError(f"{where}: '{key}={text}': expected an integer")
+    return int(t)
+
+
+def parse_shapes_file_text(text: str, source: str):
+    """The shapes of a shapes file (the rules of bench/shapes.cpp: header of known keys, empty cell
+    = default, '#' lines and blank lines skipped; a 1-D row gives l = L instead of h_in and w_in,
+    which means H = 1, W = L, with k, stride, pad, out_pad and dil one value each acting on W).
+    Returns dicts: name, the PROBLEM_FIELDS, bias (bool), count (int)."""
+    import csv as _csv
+
+    known = SHAPE_FILE_READ_KEYS
+    header, shapes, names = None, [], set()
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        t = line.strip()
+        if not t or t.startswith("#"):
+            continue
+        fields = [f.strip() for f in next(_csv.reader([t]))]
+        where = f"{source}:{line_no}"
+        if header is None:
+            for h in fields:
+                if h not in known:
+                    raise UserError(f"{where}: unknown column '{h}' in the header (known: "
+                                    f"{', '.join(known)})")
+            if len(set(fields)) != len(fields):
+                raise UserError(f"{where}: a column is named twice in the header")
+            missing = [k for k in ("c_in", "c_out", "k") if k not in fields]
+            if "l" not in fields:
+                missing += [k for k in ("h_in", "w_in") if k not in fields]
+            if missing:
+                raise UserError(f"{where}: missing required column(s): {', '.join(missing)}")
+            header = fields
+            continue
+        if len(fields) != len(header):
+            raise UserError(f"{where}: {len(fields)} fields, the header has {len(header)}")
+        kv = {k: v for k, v in zip(header, fields) if v != ""}
+        one_d = "l" in kv
+        if one_d and ("h_in" in kv or "w_in" in kv):
+            raise UserError(f"{where}: 'l' (a 1-D shape) cannot be given with 'h_in' or 'w_in'")
+        required = ["c_in", "c_out", "k"] + ([] if one_d else ["h_in", "w_in"])
+        for k in required:
+            if k not in kv:
+                raise UserError(f"{where}: missing required value '{k}'"
+                                + (" (or 'l' for a 1-D shape)" if k in ("h_in", "w_in") else ""))
+        s = {"name": str(len(shapes) + 1), "bias": False, "count": 1}
+        for key in ("n", "c_in", "c_out", "groups"):
+            s[key] = _shape_int(key, kv[key], where) if key in kv else _SHAPE_DEFAULTS[key]
+        if one_d:
+            s["h_in"], s["w_in"] = 1, _shape_int("l", kv["l"], where)
+        else:
+            s["h_in"], s["w_in"] = _shape_int("h_in", kv["h_in"], where), \
+                _shape_int("w_in", kv["w_in"], where)
+        for key, (fh, fw) in _SHAPE_PAIRS.items():
+            v = kv.get(key)
+            if v is None:
+                s[fh] = s[fw] = _SHAPE_DEFAULTS[key]
+            else:
+                parts = v.split(":")
+                if len(parts) == 1:
+                    s[fh] = s[fw] = _shape_int(key, v, where)
+                elif len(parts) == 2 and not one_d:
+                    s[fh], s[fw] = _shape_int(key, parts[0], where), \
+                        _shape_int(key, parts[1], where)
+                elif one_d:
+                    raise UserError(f"{where}: '{key}={v}': a 1-D shape (l=) takes one value")
+                else:
+                    raise UserError(f"{where}: '{key}={v}': expected N or H:W")
+            if one_d:  # ConvTranspose1d = ConvTranspose2d with H = 1 and a 1-tall kernel
+                s[fh] = {"k": 1, "stride": 1, "pad": 0, "out_pad": 0, "dil": 1}[key]
+        if "bias" in kv:
+            b = _shape_int("bias", kv["bias"], where)
+            if b not in (0, 1):
+                raise UserError(f"{where}: 'bias={kv['bias']}': expected 0 or 1")
+            s["bias"] = b == 1
+        if "count" in kv:
+            c = _shape_int("count", kv["count"], where)
+            if c < 1:
+                raise UserError(f"{where}: 'count={kv['count']}': expected an integer >= 1")
+            s["count"] = c
+        if "name" in kv:
+            if not valid_shape_name(kv["name"]):
+                raise UserError(f"{where}: name '{kv['name']}': use letters, digits, '_', '-' "
+                                f"and '.' only")
+            s["name"] = kv["name"]
+        why = validate_problem(s)
+        if why:
+            raise UserError(f"{where}: invalid problem: {why}")
+        if s["name"] in names:
+            raise UserError(f"{where}: shape name '{s['name']}' given twice")
+        names.add(s["name"])
+        shapes.append(s)
+    if header is None:
+        raise UserError(f"{source}: no header line")
+    if not shapes:
+        raise UserError(f"{source}: no shapes (header only)")
+    return shapes
+
+
+def read_shapes_file(path: str):
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise UserError(f"{path}: is a directory, not a shapes file")
+    with open(path, encoding="utf-8") as f:
+        return parse_shapes_file_text(f.read(), path)
+
+
+def problem_key(p, bias) -> tuple:
+    """What identifies a problem across files: the PROBLEM_FIELDS as ints, then bias."""
+    return tuple(int(p[f]) for f in PROBLEM_FIELDS) + (bool(bias),)
 
 
 # ---- statistics ---------------------------------------------------------------------------------

@@ -64,3 +64,20 @@ def assert_one_line_error(res, *needles):
     assert "error" in lines[0]
     for n in needles:
         assert n in lines[0], (n, lines[0])
+
+
+def tconv_binary(name):
+    """Path of a built program (tconv, tconv_bench) or None when it is not built: the build folder
+    is $TCONV_BUILD_DIR (set by CTest to its own build folder), else $BUILD_DIR (relative to the
+    repository, as scripts/test.sh uses it), else build/."""
+    d = os.environ.get("TCONV_BUILD_DIR") or os.environ.get("BUILD_DIR") or "build"
+    path = os.path.join(d if os.path.isabs(d) else os.path.join(REPO, d), name)
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def require_binary(name):
+    """The program's path; the test is skipped (never passed) when it is not built."""
+    path = tconv_binary(name)
+    if path is None:
+        pytest.skip(f"{name} is not built (set TCONV_BUILD_DIR or BUILD_DIR to the build folder)")
+    return path
