@@ -36,9 +36,10 @@ Shapes
                         --shape or --shapes-file is given, which then run alone)
   --shape SPEC          a user shape, repeatable, e.g.
                         "n=1,c_in=16,h_in=32,w_in=32,c_out=8,k=4,stride=2,pad=1"
-                        keys: n c_in h_in w_in c_out k stride pad out_pad dil groups bias name;
-                        required c_in h_in w_in c_out k; k/stride/pad/out_pad/dil take N or H:W;
-                        bias 0/1; defaults n=1 stride=1 pad=0 out_pad=0 dil=1 groups=1 bias=0
+                        keys: n c_in h_in w_in l c_out k stride pad out_pad dil groups bias count
+                        name; required c_in h_in w_in c_out k; k/stride/pad/out_pad/dil take N or
+                        H:W; bias 0/1; defaults n=1 stride=1 pad=0 out_pad=0 dil=1 groups=1 bias=0;
+                        1-D: l=L instead of h_in, w_in (H = 1, one value each, applied to W)
   --shapes-file PATH    CSV with a header of the same keys, one shape per line, repeatable
   --list-suites         print the built-in suites and their shapes, then exit (no GPU needed)
   --format text|csv     with --list-suites: human-readable (default) or one CSV row per shape

@@ -60,7 +60,7 @@ bool valid_name(const std::string& name) {
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {"name", "n",  "c_in",    "h_in", "w_in",
                                              "c_out", "k", "stride", "pad",  "out_pad",
-                                             "dil",  "groups", "bias",   "count"};
+                                             "dil",  "groups", "bias",   "count", "l"};
   return keys;
 }
 
@@ -77,8 +77,17 @@ Shape build_shape(const std::vector<std::pair<std::string, std::string>>& kv,
     if (seen.count(key)) throw Error("key '" + key + "' given twice");
     seen[key] = value;
   }
-  for (const char* req : {"c_in", "h_in", "w_in", "c_out", "k"})
-    if (!seen.count(req) || seen[req].empty()) throw Error(std::string("missing required key '") + req + "'");
+  // An empty cell means "not given", so a shapes file may mix 1-D rows (l) and 2-D rows (h_in, w_in).
+  auto given = [&](const char* key) { return seen.count(key) && !seen[key].empty(); };
+  const bool one_d = given("l");
+  if (one_d && (given("h_in") || given("w_in")))
+    throw Error("'l' (a 1-D shape) cannot be given with 'h_in' or 'w_in'");
+  for (const char* req : {"c_in", "c_out", "k"})
+    if (!given(req)) throw Error(std::string("missing required key '") + req + "'");
+  if (!one_d)
+    for (const char* req : {"h_in", "w_in"})
+      if (!given(req))
+        throw Error(std::string("missing required key '") + req + "' (or 'l' for a 1-D shape)");
 
   Shape s;
   s.suite = "user";
@@ -97,6 +106,9 @@ Shape build_shape(const std::vector<std::pair<std::string, std::string>>& kv,
     } else if (key == "h_in") {
       p.h_in = parse_int(key, value);
     } else if (key == "w_in") {
+      p.w_in = parse_int(key, value);
+    } else if (key == "l") {
+      p.h_in = 1;
       p.w_in = parse_int(key, value);
     } else if (key == "c_out") {
       p.c_out = parse_int(key, value);
@@ -121,6 +133,14 @@ Shape build_shape(const std::vector<std::pair<std::string, std::string>>& kv,
       if (c < 1) throw Error("'count=" + value + "': expected an integer >= 1");
       s.count = c;
     }
+  }
+  if (one_d) {
+    // PyTorch's ConvTranspose1d is ConvTranspose2d with H = 1 and a 1-tall kernel; an H:W pair
+    // would silently describe a different (2-D) layer.
+    for (const char* key : {"k", "stride", "pad", "out_pad", "dil"})
+      if (given(key) && seen[key].find(':') != std::string::npos)
+        throw Error(std::string("'") + key + "=" + seen[key] + "': a 1-D shape (l=) takes one value");
+    p.k_h = 1, p.stride_h = 1, p.pad_h = 0, p.out_pad_h = 0, p.dil_h = 1;
   }
   const std::string why = p.validate();
   if (!why.empty()) throw Error("invalid problem: " + why);

@@ -3,12 +3,15 @@
 //
 // Shape spec: comma-separated key=value, e.g.
 //   n=1,c_in=16,h_in=32,w_in=32,c_out=8,k=4,stride=2,pad=1,out_pad=1,dil=1,groups=1,bias=1,name=foo
-// Required: c_in, h_in, w_in, c_out, k. Defaults: n=1, stride=1, pad=0, out_pad=0, dil=1,
+// Required: c_in, h_in, w_in (or l), c_out, k. Defaults: n=1, stride=1, pad=0, out_pad=0, dil=1,
 // groups=1, bias=0, count=1, name=<index>. k, stride, pad, out_pad and dil take one value for both
 // dimensions or H:W (k=3:5). bias is 0 or 1. count (an integer >= 1) is how many layers of a
 // model share this shape (scripts/shapes_from_onnx.py writes it); it changes nothing that runs,
 // it is carried into the results CSV's `count` column for weighting model totals. Names use
 // letters, digits, '_', '-', '.'.
+// 1-D (PyTorch's ConvTranspose1d): l=L instead of h_in and w_in gives H = 1, W = L, and k,
+// stride, pad, out_pad and dil (one value each, no H:W) apply to W only; H's are 1, 1, 0, 0, 1.
+// The problem is the 2-D one with H = 1, so results keep h_in = 1.
 // Unknown or repeated keys, bad numbers and invalid problems are errors (tconv::Error).
 // A shapes file is a CSV whose header names the same keys (any order, any subset that includes
 // the required ones); an empty cell means the default; blank lines and lines starting with '#'

@@ -12,6 +12,11 @@
 //   smoke     one tiny shape per feature (stride 1, 2, 4; k not a multiple of the stride;
 //             dilation; groups; depthwise; output_padding; bias; odd sizes; a 1x1 input): the
 //             first GPU check runs every implementation x dtype x layout on it in seconds.
+//   modern    layers of current models, checked against each model's own source (cited above
+//             each layer): SAM's mask decoder, YOLOv8-seg's Proto, ViTDet's simple feature
+//             pyramid, and the 1-D upsamplers of HiFi-GAN, EnCodec and BigVGAN-v2, which run as
+//             2-D with H = 1 (k_h = stride_h = dil_h = 1, pad_h = out_pad_h = 0). Bias on, as in
+//             those models (PyTorch's default; weight_norm leaves the bias alone).
 #include "bench/shapes.hpp"
 
 namespace tconv {
@@ -158,6 +163,85 @@ std::vector<Suite> build() {
       make("grouped", "g8_128to64_32x32_k3s2", g8),
   };
   suites.push_back(grouped_suite);
+
+  Suite modern{"modern", "layers of current segmentation models and neural vocoders (1-D as H = 1)", {}};
+  {
+    auto with_bias = [](P q) {
+      q.bias = true;
+      return q;
+    };
+    // PyTorch's ConvTranspose1d(c_in, c_out, k, stride, padding) on (n, c_in, l), bias on.
+    auto conv1d = [](int64_t n, int64_t c_in, int64_t l, int64_t c_out, int64_t k, int64_t stride,
+                     int64_t pad) {
+      P q{n, c_in, 1, l, c_out, 1, 1, 0};
+      q.k_w = k, q.stride_w = stride, q.pad_w = pad, q.bias = true;
+      return q;
+    };
+    auto add = [&](const std::string& name, const P& q) { modern.shapes.push_back(make("modern", name, q)); };
+
+    // Segment Anything, facebookresearch/segment-anything segment_anything/modeling/mask_decoder.py,
+    // MaskDecoder.output_upscaling: ConvTranspose2d(transformer_dim, transformer_dim // 4,
+    // kernel_size=2, stride=2), then (transformer_dim // 4, transformer_dim // 8); build_sam.py:
+    // transformer_dim = prompt_embed_dim = 256 on a 1024 / 16 = 64x64 image embedding. Batch 64:
+    // automatic_mask_generator.py SamAutomaticMaskGenerator(points_per_batch=64), one mask per
+    // point prompt (predict_masks repeats the embedding per prompt); batch 1: one prompt.
+    add("sam_up1_b64", with_bias({64, 256, 64, 64, 64, 2, 2, 0}));
+    add("sam_up2_b64", with_bias({64, 64, 128, 128, 32, 2, 2, 0}));
+    add("sam_up1_b1", with_bias({1, 256, 64, 64, 64, 2, 2, 0}));
+    add("sam_up2_b1", with_bias({1, 64, 128, 128, 32, 2, 2, 0}));
+
+    // YOLOv8-seg, ultralytics/ultralytics ultralytics/nn/modules/block.py, Proto.upsample:
+    // ConvTranspose2d(c_, c_, 2, 2, 0, bias=True) on P3 (stride 8: 80x80 for a 640 image).
+    // c_ = Segment's npr = 256 from cfg/models/v8/yolov8-seg.yaml, scaled in nn/tasks.py
+    // parse_model by make_divisible(min(256, max_channels) * width, 8): x (width 1.25) 320,
+    // n (width 0.25) 64.
+    add("yolov8x_proto", with_bias({1, 320, 80, 80, 320, 2, 2, 0}));
+    add("yolov8n_proto", with_bias({1, 64, 80, 80, 64, 2, 2, 0}));
+
+    // ViTDet-B, facebookresearch/detectron2 detectron2/modeling/backbone/vit.py,
+    // SimpleFeaturePyramid, scale 4.0: ConvTranspose2d(dim, dim // 2, 2, 2), LN, GELU,
+    // ConvTranspose2d(dim // 2, dim // 4, 2, 2); configs/common/models/mask_rcnn_vitdet.py:
+    // dim = embed_dim 768, img_size 1024, patch 16 -> 64x64. The scale 2.0 stage has a second
+    // ConvTranspose2d(768, 384, 2, 2) on the same input, the same shape as vitdet_b_up1.
+    add("vitdet_b_up1", with_bias({1, 768, 64, 64, 384, 2, 2, 0}));
+    add("vitdet_b_up2", with_bias({1, 384, 128, 128, 192, 2, 2, 0}));
+
+    // HiFi-GAN V1, jik876/hifi-gan models.py, Generator.ups[i]:
+    // ConvTranspose1d(512 // 2**i, 512 // 2**(i+1), k, u, padding=(k-u)//2) with config_v1.json
+    // upsample_rates [8,8,2,2], upsample_kernel_sizes [16,16,4,4], upsample_initial_channel 512.
+    // L: one second at 22050 Hz, hop_size 256; meldataset.py mel_spectrogram reflect-pads
+    // (n_fft - hop) / 2 = 384 a side with center=False: (22050 + 768 - 1024) // 256 + 1 = 86
+    // frames, then each layer's output: 688, 5504, 11008 (22016 samples out).
+    add("hifigan_up1", conv1d(1, 512, 86, 256, 16, 8, 4));
+    add("hifigan_up2", conv1d(1, 256, 688, 128, 16, 8, 4));
+    add("hifigan_up3", conv1d(1, 128, 5504, 64, 4, 2, 1));
+    add("hifigan_up4", conv1d(1, 64, 11008, 32, 4, 2, 1));
+
+    // EnCodec 24 kHz, facebookresearch/encodec encodec/modules/seanet.py, SEANetDecoder:
+    // SConvTranspose1d(mult * 32, mult * 32 // 2, kernel_size=2 * ratio, stride=ratio) for
+    // ratios [8,5,4,2], mult 16, 8, 4, 2; modules/conv.py SConvTranspose1d runs
+    // nn.ConvTranspose1d with padding 0 and then trims k - stride samples (model.py
+    // encodec_model_24khz is causal, trim_right_ratio 1: all of it from the right end).
+    // L: 24000 / (8*5*4*2) = 75 frames a second; after each layer and its trim 600, 3000, 12000.
+    add("encodec_up1", conv1d(1, 512, 75, 256, 16, 8, 0));
+    add("encodec_up2", conv1d(1, 256, 600, 128, 10, 5, 0));
+    add("encodec_up3", conv1d(1, 128, 3000, 64, 8, 4, 0));
+    add("encodec_up4", conv1d(1, 64, 12000, 32, 4, 2, 0));
+
+    // BigVGAN-v2 24 kHz 100-band 256x, NVIDIA/BigVGAN bigvgan.py, BigVGAN.ups[i]:
+    // ConvTranspose1d(1536 // 2**i, 1536 // 2**(i+1), k, u, padding=(k-u)//2) with
+    // configs/bigvgan_v2_24khz_100band_256x.json upsample_rates [4,4,2,2,2,2], kernel sizes
+    // [8,8,4,4,4,4], upsample_initial_channel 1536. L: one second at 24000 Hz, hop 256,
+    // meldataset.py pads 384 a side, center=False: (24000 + 768 - 1024) // 256 + 1 = 93 frames,
+    // then 372, 1488, 2976, 5952, 11904 (23808 samples out).
+    add("bigvgan_up1", conv1d(1, 1536, 93, 768, 8, 4, 2));
+    add("bigvgan_up2", conv1d(1, 768, 372, 384, 8, 4, 2));
+    add("bigvgan_up3", conv1d(1, 384, 1488, 192, 4, 2, 1));
+    add("bigvgan_up4", conv1d(1, 192, 2976, 96, 4, 2, 1));
+    add("bigvgan_up5", conv1d(1, 96, 5952, 48, 4, 2, 1));
+    add("bigvgan_up6", conv1d(1, 48, 11904, 24, 4, 2, 1));
+  }
+  suites.push_back(modern);
   return suites;
 }
 

@@ -1,7 +1,7 @@
 // tconv: the command-line front of the suite.
 //   tconv list                      the implementations, one per line, name first
 //   tconv explain [shape options]   the matrix view of a small transposed convolution
-//   tconv run --impl NAME ...       one implementation on .npy tensors
+//   tconv run --impl NAME ...       one implementation on .npy tensors (2-D, or 1-D as H = 1)
 #include <iostream>
 #include <string>
 #include <vector>
@@ -30,14 +30,16 @@ const char* kUsage =
     "      --dump-c FILE      write C as .npy (float64) or .csv\n"
     "  run                  one implementation on NumPy .npy tensors (float32 or float64)\n"
     "      --impl NAME        a name from `tconv list`\n"
-    "      --input x.npy      (N, C_in, H_in, W_in)\n"
-    "      --weight w.npy     (C_in, C_out/groups, kH, kW), as PyTorch stores it\n"
+    "      --input x.npy      (N, C_in, H_in, W_in), or (N, C_in, L) for 1-D\n"
+    "      --weight w.npy     (C_in, C_out/groups, kH, kW), or (C_in, C_out/groups, K) for 1-D,\n"
+    "                         as PyTorch stores it (ConvTranspose2d / ConvTranspose1d)\n"
     "      --bias b.npy       (C_out), optional\n"
     "      --stride S[,S] --padding P[,P] --output-padding A[,A] --dilation D[,D] --groups G\n"
-    "                         PyTorch's defaults: 1, 0, 0, 1, 1\n"
+    "                         PyTorch's defaults: 1, 0, 0, 1, 1; 1-D takes one value each\n"
     "      --dtype T          GPU math: fp32 (default), tf32, fp16, bf16\n"
     "      --layout L         GPU memory layout: nchw (default) or nhwc\n"
-    "      --output y.npy     (N, C_out, H_out, W_out), written in the input's dtype\n";
+    "      --output y.npy     (N, C_out, H_out, W_out), or (N, C_out, L_out) for 1-D, written in\n"
+    "                         the input's dtype\n";
 
 }  // namespace
 
@@ -50,24 +52,51 @@ int cmd_list(const std::vector<std::string>& args, std::ostream& out) {
 }
 
 namespace {
+std::string rank_text(size_t rank) { return std::to_string(rank) + "-D"; }
+
+// A 1-D option is one value: "3,4" would be a 2-D pair that a 1-D layer cannot mean.
+int64_t one_value(const Args& args, const std::string& name, int64_t fallback) {
+  if (!args.has(name)) return fallback;
+  const std::string v = args.require(name);
+  if (v.find(',') != std::string::npos)
+    throw Error("option --" + name + ": '" + v + "': a 1-D (3-D array) input takes one value");
+  return parse_int(name, v);
+}
+
 // Problem from the tensor shapes and the options; every mismatch is an error naming both sides.
+// 3-D x and w are PyTorch's ConvTranspose1d, run as the 2-D problem with H = 1 and a 1-tall kernel.
 Problem problem_from(const Args& args, const NpyArray& x, const NpyArray& w, const NpyArray* b) {
-  if (x.shape.size() != 4)
-    throw Error("--input must be 4-D (N, C_in, H_in, W_in), got " + std::to_string(x.shape.size()) + "-D");
-  if (w.shape.size() != 4)
-    throw Error("--weight must be 4-D (C_in, C_out/groups, kH, kW), got " + std::to_string(w.shape.size()) + "-D");
+  const size_t rank = x.shape.size();
+  if (rank != 3 && rank != 4)
+    throw Error("--input must be 3-D (N, C_in, L) or 4-D (N, C_in, H_in, W_in), got " + rank_text(rank));
+  if (w.shape.size() != rank)
+    throw Error("--input is " + rank_text(rank) + " but --weight is " + rank_text(w.shape.size()) +
+                (rank == 3 ? ": a 1-D input needs a 3-D weight (C_in, C_out/groups, K)"
+                           : ": a 2-D input needs a 4-D weight (C_in, C_out/groups, kH, kW)"));
+  const bool one_d = rank == 3;
   Problem p;
-  p.n = x.shape[0], p.c_in = x.shape[1], p.h_in = x.shape[2], p.w_in = x.shape[3];
+  p.n = x.shape[0], p.c_in = x.shape[1];
+  p.h_in = one_d ? 1 : x.shape[2];
+  p.w_in = x.shape[rank - 1];
   p.groups = args.get_int("groups", 1);
   if (w.shape[0] != p.c_in)
     throw Error("--weight has " + std::to_string(w.shape[0]) + " input channels (dim 0) but --input has " +
                 std::to_string(p.c_in));
   p.c_out = w.shape[1] * p.groups;
-  p.k_h = w.shape[2], p.k_w = w.shape[3];
-  std::tie(p.stride_h, p.stride_w) = args.get_pair("stride", {1, 1});
-  std::tie(p.pad_h, p.pad_w) = args.get_pair("padding", {0, 0});
-  std::tie(p.out_pad_h, p.out_pad_w) = args.get_pair("output-padding", {0, 0});
-  std::tie(p.dil_h, p.dil_w) = args.get_pair("dilation", {1, 1});
+  p.k_h = one_d ? 1 : w.shape[2];
+  p.k_w = w.shape[rank - 1];
+  if (one_d) {
+    p.stride_w = one_value(args, "stride", 1);
+    p.pad_w = one_value(args, "padding", 0);
+    p.out_pad_w = one_value(args, "output-padding", 0);
+    p.dil_w = one_value(args, "dilation", 1);
+    p.stride_h = 1, p.pad_h = 0, p.out_pad_h = 0, p.dil_h = 1;
+  } else {
+    std::tie(p.stride_h, p.stride_w) = args.get_pair("stride", {1, 1});
+    std::tie(p.pad_h, p.pad_w) = args.get_pair("padding", {0, 0});
+    std::tie(p.out_pad_h, p.out_pad_w) = args.get_pair("output-padding", {0, 0});
+    std::tie(p.dil_h, p.dil_w) = args.get_pair("dilation", {1, 1});
+  }
   if (b) {
     if (b->shape.size() != 1 || b->shape[0] != p.c_out)
       throw Error("--bias must be 1-D of length C_out = " + std::to_string(p.c_out));
@@ -115,7 +144,10 @@ int cmd_run(const std::vector<std::string>& argv, std::ostream& out) {
     ctx.synchronize();
     y = ops.download_y();
   }
-  write_npy(output, {p.n, p.c_out, p.h_out(), p.w_out()}, y, x.is_float64);
+  const std::vector<int64_t> y_shape = x.shape.size() == 3
+                                           ? std::vector<int64_t>{p.n, p.c_out, p.w_out()}
+                                           : std::vector<int64_t>{p.n, p.c_out, p.h_out(), p.w_out()};
+  write_npy(output, y_shape, y, x.is_float64);
   out << impl->name() << ": " << p.to_string() << " -> " << output << "\n";
   return 0;
 }
