@@ -21,7 +21,8 @@ HTML embeds its plots as base64 PNG, the Markdown links the PNG files written be
   Rankings       per shape, dtype and layout, every passed implementation by median time, with
                  GFLOP/s, percent of the floor (the roofline time from the ceilings the run
                  measured: max(flops / GEMM rate of the dtype, minimum bytes / copy bandwidth),
-                 over the median; empty where the run measured none), workspace and determinism
+                 over the median; empty where the run measured none), workspace, determinism
+                 and, where the bench wrote it, accuracy (full or reduced)
   Speedups       per dtype, each implementation's geometric-mean speedup over the best baseline
                  row and over each PyTorch peer, over the shapes where both passed
   Not passed     rows that were incorrect, skipped or not supported, with their reasons
@@ -353,6 +354,9 @@ def totals_section(d, shapes, shapes_path, plots):
 
 
 def rankings_section(d):
+    # accuracy (tconv_bench): full, or reduced (passed within the documented bound for
+    # reduced-precision algorithms); shown where any input has the column.
+    has_accuracy = "accuracy" in d.df.columns
     blocks = [("h2", "Rankings per shape"),
               ("p", "Passed implementations, fastest first. % of floor: the roofline time from "
                     "the ceilings measured in the same run (GEMM rate of the dtype, copy "
@@ -383,9 +387,11 @@ def rankings_section(d):
                          fmt_ms(r["time_ms_median"]), fmt_x(r["time_ms_median"] / best),
                          fmt_num(r.get("gflops", float("nan"))), fmt_pct(d.floor_pct(r)),
                          fmt_bytes(r.get("workspace_bytes", float("nan"))),
-                         str(r.get("deterministic", ""))])
+                         str(r.get("deterministic", ""))]
+                        + ([str(r.get("accuracy", ""))] if has_accuracy else []))
         blocks.append(("table", ["rank", "impl", "algo", "median ms", "x slower", "GFLOP/s",
-                                 "% of floor", "workspace", "deterministic"], rows))
+                                 "% of floor", "workspace", "deterministic"]
+                       + (["accuracy"] if has_accuracy else []), rows))
     return blocks
 
 

@@ -316,6 +316,20 @@ def test_errors(run_script, tmp_path, model_files):
     assert_one_line_error(res, "not a folder")
 
 
+def test_accuracy_column_shown(run_script, tmp_path, model_files):
+    bench, _, _ = model_files
+    rows = read_rows(bench)
+    for r in rows:
+        r["accuracy"] = "reduced" if r["impl"] == "wsimpl" and r["status"] == "passed" else \
+            ("full" if r["status"] == "passed" else "")
+    write_rows(tmp_path / "acc.csv", rows, fixture_columns() + ["count", "accuracy"])
+    _, md, _ = run_report(run_script, tmp_path, str(tmp_path / "acc.csv"))
+    rank = section(md, "Rankings")
+    assert "| deterministic | accuracy |" in rank
+    line = next(ln for ln in rank.splitlines() if "| wsimpl |" in ln)
+    assert line.endswith("| yes | reduced |")
+
+
 def test_count_column_is_read_as_a_number(tmp_path, model_files):
     bench, _, _ = model_files
     rows = read_rows(bench)
