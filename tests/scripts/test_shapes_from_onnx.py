@@ -456,3 +456,41 @@ def test_external_data(run_script, tmp_path):
     assert out.read_text().splitlines()[1] == "up,1,4,5,6,2,4,2,1,0,1,1,1,1"
     assert np.array_equal(np.load(dump / "up.weight.npy"), w)
     assert np.load(dump / "up.bias.npy").shape == (2,)
+
+
+def test_local_function_is_inlined(run_script, tmp_path):
+    """A ConvTranspose inside a model-local function is read (the function is inlined)."""
+    fn = helper.make_function(
+        "custom", "Up", ["x", "w"], ["y"],
+        [helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2],
+                          pads=[1, 1, 1, 1])],
+        opset_imports=[helper.make_opsetid("", 17)])
+    g = helper.make_graph(
+        [helper.make_node("Up", ["X", "W"], ["Y"], domain="custom", name="block")], "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 4, 5, 6])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(weights(4, 2, 4, 4), "W")])
+    m = helper.make_model(g, functions=[fn], opset_imports=[helper.make_opsetid("", 17),
+                                                             helper.make_opsetid("custom", 1)])
+    res, rows = extract(run_script, tmp_path, m)
+    r = only_row(res, rows)
+    assert (r["c_in"], r["h_in"], r["w_in"], r["k"], r["stride"], r["pad"]) == \
+        ("4", "5", "6", "4", "2", "1")
+
+
+def test_subgraph_node_is_named(run_script, tmp_path):
+    """ConvTranspose nodes inside If/Loop bodies are not read, and said so."""
+    body = helper.make_graph([ct_node("inner", "X", "W", "yb")], "then",
+                             [], [helper.make_tensor_value_info("yb", TensorProto.FLOAT, None)])
+    other = helper.make_graph([helper.make_node("Identity", ["X"], ["ye"])], "else",
+                              [], [helper.make_tensor_value_info("ye", TensorProto.FLOAT, None)])
+    nodes = [ct_node("outer", "X", "W", "y1"),
+             helper.make_node("If", ["cond"], ["y2"], name="branch", then_branch=body,
+                              else_branch=other)]
+    m = make_model(nodes, {"X": [1, 4, 5, 6]}, {"W": weights(4, 4, 3, 3)},
+                   outputs=["y1", "y2"])
+    m.graph.input.append(helper.make_tensor_value_info("cond", TensorProto.BOOL, []))
+    res, rows = extract(run_script, tmp_path, m)
+    assert res.returncode == 0, res.stderr
+    assert [r["name"] for r in rows] == ["outer"]
+    assert "skipped node 'inner': inside a subgraph of node 'branch'" in res.stderr
