@@ -1,19 +1,53 @@
-// Launch helpers shared by the plain CUDA kernels. Their loops are grid-stride, so the grid only
-// needs enough blocks to fill the GPU: capping it keeps any problem size within launch limits.
+// The one way our kernels are launched: tconv::launch(kernel, grid, block, smem, stream, args...).
+// Under nvcc it is kernel<<<...>>> followed by TCONV_CHECK_LAUNCH(); compiled by a plain C++
+// compiler (the tests) it runs the same kernel with the same grid, block and shared memory on
+// the CPU runtime of tests/cpu_cuda, so what the CPU tests check is what the GPU gets.
+// The plain kernels' loops are grid-stride, so the grid only needs enough blocks to fill the GPU:
+// capping it keeps any problem size within launch limits.
+//
+// Kernel headers open namespace tconv::TCONV_KERNEL_NS: an inline namespace whose name differs
+// between the two builds, so the CPU build of a kernel template can never be merged by the
+// linker with the GPU build's host stub of the same name.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
+
+#if defined(__CUDACC__)
+#include "kernels/common/cuda_check.hpp"
+#define TCONV_KERNEL_NS gpu_run
+#else
+#include "tests/cpu_cuda/cpu_cuda.hpp"
+#define TCONV_KERNEL_NS cpu_run
+#endif
 
 #include "core/problem.hpp"
 #include "kernels/common/layout.hpp"
 
 namespace tconv {
+inline namespace TCONV_KERNEL_NS {
+
+#if defined(__CUDACC__)
+template <typename... P, typename... A>
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+            A&&... args) {
+  kernel<<<grid, block, smem, stream>>>(std::forward<A>(args)...);
+  TCONV_CHECK_LAUNCH();
+}
+
+inline void memset_async(void* p, int value, size_t bytes, cudaStream_t stream) {
+  TCONV_CUDA_CHECK(cudaMemsetAsync(p, value, bytes, stream));
+}
+#endif
 
 inline int grid_blocks(int64_t work, int threads) {
   const int64_t b = (work + threads - 1) / threads;
   return int(std::clamp<int64_t>(b, 1, int64_t(1) << 20));
 }
+
+// Threads per block of the plain grid-stride kernels (bias fill, builders, col2im).
+constexpr int kBiasFillThreads = 256;
 
 // y[e] = bias[channel of e], for implementations whose library call then accumulates (beta = 1).
 template <typename T>
@@ -25,4 +59,11 @@ __global__ void bias_fill_kernel(Problem p, bool nhwc, const T* __restrict__ bia
     y[e] = bias[kmath::y_channel(p, nhwc, e)];
 }
 
+template <typename T>
+void launch_bias_fill(cudaStream_t s, const Problem& p, bool nhwc, const T* bias, T* y) {
+  launch(bias_fill_kernel<T>, grid_blocks(p.y_elems(), kBiasFillThreads), kBiasFillThreads, 0, s,
+         p, nhwc, bias, y);
+}
+
+}  // namespace TCONV_KERNEL_NS
 }  // namespace tconv

@@ -13,52 +13,12 @@
 #include <algorithm>
 
 #include "kernels/common/cuda_check.hpp"
-#include "kernels/common/launch.cuh"
-#include "kernels/direct/gather_math.hpp"
+#include "kernels/direct/gather_kernel.cuh"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
 
 namespace tconv {
 namespace {
-
-constexpr int kThreads = 256;
-
-template <int CoT, bool Nhwc, typename T>
-__global__ void __launch_bounds__(kThreads)
-    gather_kernel(Problem p, const T* __restrict__ x, const T* __restrict__ w,
-                  const T* __restrict__ bias, T* __restrict__ y) {
-  const int64_t total = kmath::gather_item_count(p, CoT);
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x)
-    kmath::gather_tile<CoT, float>(p, Nhwc, x, w, bias, y, kmath::gather_item(p, Nhwc, CoT, i));
-}
-
-template <int CoT, bool Nhwc, typename T>
-void launch_tile(Context& ctx, const Problem& p, const Tensors& t) {
-  gather_kernel<CoT, Nhwc, T><<<grid_blocks(kmath::gather_item_count(p, CoT), kThreads), kThreads, 0,
-                                ctx.stream()>>>(
-      p, static_cast<const T*>(t.x), static_cast<const T*>(t.w),
-      p.has_bias ? static_cast<const T*>(t.bias) : nullptr, static_cast<T*>(t.y));
-  TCONV_CHECK_LAUNCH();
-}
-
-template <bool Nhwc, typename T>
-void launch(Context& ctx, const Problem& p, const Tensors& t) {
-  switch (kmath::pick_co_tile(p)) {
-    case 8: launch_tile<8, Nhwc, T>(ctx, p, t); break;
-    case 4: launch_tile<4, Nhwc, T>(ctx, p, t); break;
-    case 2: launch_tile<2, Nhwc, T>(ctx, p, t); break;
-    default: launch_tile<1, Nhwc, T>(ctx, p, t); break;
-  }
-}
-
-template <typename T>
-void launch_layout(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) {
-  if (cfg.layout == Layout::nhwc)
-    launch<true, T>(ctx, p, t);
-  else
-    launch<false, T>(ctx, p, t);
-}
 
 class Gather : public Implementation {
  public:
@@ -80,9 +40,11 @@ class Gather : public Implementation {
   int64_t planned_workspace_bytes(const Problem&, const Config&) const override { return 0; }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
     switch (cfg.dtype) {
-      case DType::fp16: launch_layout<__half>(ctx, p, cfg, t); break;
-      case DType::bf16: launch_layout<__nv_bfloat16>(ctx, p, cfg, t); break;
-      case DType::fp32: launch_layout<float>(ctx, p, cfg, t); break;
+      case DType::fp16: gather_launch<__half>(ctx.stream(), p, cfg.layout == Layout::nhwc, t); break;
+      case DType::bf16:
+        gather_launch<__nv_bfloat16>(ctx.stream(), p, cfg.layout == Layout::nhwc, t);
+        break;
+      case DType::fp32: gather_launch<float>(ctx.stream(), p, cfg.layout == Layout::nhwc, t); break;
       default: throw Error(std::string("gather: dtype ") + to_string(cfg.dtype) + " not implemented");
     }
   }

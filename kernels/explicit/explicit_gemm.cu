@@ -16,28 +16,14 @@
 
 #include "kernels/common/cuda_check.hpp"
 #include "kernels/common/cublas_types.hpp"
-#include "kernels/common/launch.cuh"
 #include "kernels/common/cuda_event.hpp"
 #include "kernels/common/device_buffer.hpp"
-#include "kernels/explicit/explicit_gemm_math.hpp"
+#include "kernels/explicit/explicit_gemm_kernel.cuh"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
 
 namespace tconv {
 namespace {
-
-constexpr int kThreads = 256;
-
-template <typename T>
-__global__ void __launch_bounds__(kThreads)
-    build_ct_kernel(Problem p, bool nhwc, const T* __restrict__ w, T* __restrict__ ct,
-                    int64_t rows, int64_t total) {
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x) {
-    const kmath::CtEntry c = kmath::ct_entry(p, nhwc, e);
-    if (c.r >= 0) ct[c.k * rows + c.r] = w[c.w_off];
-  }
-}
 
 class ExplicitGemm : public Implementation {
  public:
@@ -67,15 +53,9 @@ class ExplicitGemm : public Implementation {
     // Under the budget, so the exact product fits size_t.
     ct_.resize(size_t(kmath::c_cols(p)) * size_t(kmath::c_rows(p)) * storage_bytes(cfg.dtype));
     const bool nhwc = cfg.layout == Layout::nhwc;
-    const int64_t total = kmath::ct_candidate_count(p), rows = kmath::c_rows(p);
     EventPair ev;
     ev.record_start(ctx.stream());
-    TCONV_CUDA_CHECK(cudaMemsetAsync(ct_.get(), 0, ct_.bytes(), ctx.stream()));
-    switch (cfg.dtype) {
-      case DType::fp16: build<__half>(ctx, p, nhwc, t, rows, total); break;
-      case DType::bf16: build<__nv_bfloat16>(ctx, p, nhwc, t, rows, total); break;
-      default: build<float>(ctx, p, nhwc, t, rows, total); break;
-    }
+    build_ct_launch(ctx.stream(), p, nhwc, cfg.dtype, t.w, ct_.get());
     ev.record_stop(ctx.stream());
     const float ms = ev.elapsed_ms();
     char a[200];
@@ -87,42 +67,20 @@ class ExplicitGemm : public Implementation {
   double work_ratio(const Problem& p) const override { return kmath::explicit_work_ratio(p); }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
     if (!ct_.get()) throw Error("explicit_gemm: run() before prepare()");
-    const CublasTypes types = cublas_types(cfg.dtype, "explicit_gemm");
-    const bool nhwc = cfg.layout == Layout::nhwc;
-    // With a bias, y starts as the broadcast bias and the GEMM accumulates onto it (beta = 1);
-    // without, beta = 0 and cuBLAS never reads the poisoned y.
-    const bool bias = p.has_bias && t.bias;
-    if (bias) {
-      switch (cfg.dtype) {
-        case DType::fp16: fill_bias<__half>(ctx, p, nhwc, t); break;
-        case DType::bf16: fill_bias<__nv_bfloat16>(ctx, p, nhwc, t); break;
-        default: fill_bias<float>(ctx, p, nhwc, t); break;
-      }
-    }
-    const kmath::DenseGemm g = kmath::explicit_gemm_plan(p);
-    const float alpha = 1.0f, beta = bias ? 1.0f : 0.0f;
-    TCONV_CUBLAS_CHECK(cublasGemmEx_64(ctx.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, g.m, g.n, g.k, &alpha,
-                                       ct_.get(), types.data, g.lda, t.x, types.data, g.ldb, &beta,
-                                       t.y, types.data, g.ldc, types.compute, CUBLAS_GEMM_DEFAULT));
+    explicit_gemm_run(
+        ctx.stream(),
+        [&ctx](const GemmArgs& g) {
+          TCONV_CUBLAS_CHECK(cublasGemmEx_64(ctx.cublas(), g.transa, g.transb, g.m, g.n, g.k,
+                                             &g.alpha, g.a, g.a_type, g.lda, g.b, g.b_type, g.ldb,
+                                             &g.beta, g.c, g.c_type, g.ldc, g.compute,
+                                             CUBLAS_GEMM_DEFAULT));
+        },
+        p, cfg.dtype, cfg.layout == Layout::nhwc, t, ct_.get());
   }
   std::string algo() const override { return algo_; }
   void release() override { ct_.reset(); }
 
  private:
-  template <typename T>
-  void build(Context& ctx, const Problem& p, bool nhwc, const Tensors& t, int64_t rows,
-             int64_t total) {
-    build_ct_kernel<T><<<grid_blocks(total, kThreads), kThreads, 0, ctx.stream()>>>(
-        p, nhwc, static_cast<const T*>(t.w), ct_.as<T>(), rows, total);
-    TCONV_CHECK_LAUNCH();
-  }
-  template <typename T>
-  void fill_bias(Context& ctx, const Problem& p, bool nhwc, const Tensors& t) {
-    bias_fill_kernel<T><<<grid_blocks(p.y_elems(), kThreads), kThreads, 0, ctx.stream()>>>(
-        p, nhwc, static_cast<const T*>(t.bias), static_cast<T*>(t.y));
-    TCONV_CHECK_LAUNCH();
-  }
-
   DeviceBuffer ct_;
   std::string algo_;
 };

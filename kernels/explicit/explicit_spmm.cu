@@ -18,37 +18,14 @@
 #include <vector>
 
 #include "kernels/common/cuda_check.hpp"
-#include "kernels/common/launch.cuh"
 #include "kernels/common/cuda_event.hpp"
 #include "kernels/common/device_buffer.hpp"
-#include "kernels/explicit/explicit_spmm_math.hpp"
+#include "kernels/explicit/explicit_spmm_kernel.cuh"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
 
 namespace tconv {
 namespace {
-
-constexpr int kThreads = 256;
-
-template <typename I, typename T>
-__global__ void __launch_bounds__(kThreads)
-    csr_fill_kernel(Problem p, bool nhwc, const int64_t* __restrict__ sy,
-                    const int64_t* __restrict__ sx, const T* __restrict__ w, I* row_ptr, I* col,
-                    T* val, int64_t total) {
-  const int cig = int(p.c_in_per_group());
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x)
-    kmath::csr_fill<I, T, T>(p, nhwc, e / cig, int(e % cig), sy, sx, w, row_ptr, col, val);
-}
-
-cudaDataType value_type(DType t) {
-  switch (t) {
-    case DType::fp32: return CUDA_R_32F;
-    case DType::fp16: return CUDA_R_16F;
-    case DType::bf16: return CUDA_R_16BF;
-    default: throw Error(std::string("explicit_spmm: dtype ") + to_string(t) + " not implemented");
-  }
-}
 
 class ExplicitSpmm : public Implementation {
  public:
@@ -70,12 +47,12 @@ class ExplicitSpmm : public Implementation {
   void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
     release();
     const bool nhwc = cfg.layout == Layout::nhwc;
-    const cudaDataType vt = value_type(cfg.dtype);
+    const cudaDataType vt = spmm_value_type(cfg.dtype);
     const size_t vbytes = storage_bytes(cfg.dtype);
     std::vector<int64_t> sy, sx;
     kmath::csr_tap_prefix(p, sy, sx);
-    const int64_t rows = p.c_out * p.h_out() * p.w_out();
-    const int64_t cols = p.c_in * p.h_in * p.w_in;
+    const int64_t rows = csr_rows(p);
+    const int64_t cols = csr_cols(p);
     nnz_ = kmath::csr_nnz(p, sy.data(), sx.data());
     idx64_ = nnz_ > INT_MAX || rows + 1 > INT_MAX;
     const size_t ibytes = idx64_ ? 8 : 4;
@@ -101,12 +78,8 @@ class ExplicitSpmm : public Implementation {
                                      ctx.stream()));
     TCONV_CUDA_CHECK(cudaMemcpyAsync(sx_d.get(), sx.data(), sx.size() * 8, cudaMemcpyHostToDevice,
                                      ctx.stream()));
-    const int64_t items = rows * p.c_in_per_group();
-    switch (cfg.dtype) {
-      case DType::fp16: fill<__half>(ctx, p, nhwc, sy_d, sx_d, t, items); break;
-      case DType::bf16: fill<__nv_bfloat16>(ctx, p, nhwc, sy_d, sx_d, t, items); break;
-      default: fill<float>(ctx, p, nhwc, sy_d, sx_d, t, items); break;
-    }
+    csr_fill_launch(ctx.stream(), p, nhwc, cfg.dtype, idx64_, sy_d.as<int64_t>(),
+                    sx_d.as<int64_t>(), t.w, row_ptr_.get(), col_.get(), val_.get());
     ev.record_stop(ctx.stream());
     // Synchronizes on the stop event, which also keeps sy/sx (host) and sy_d/sx_d alive until
     // the copies and the fill are done.
@@ -117,21 +90,22 @@ class ExplicitSpmm : public Implementation {
       prepared_ = true;
       return;
     }
-    const cusparseIndexType_t it = idx64_ ? CUSPARSE_INDEX_64I : CUSPARSE_INDEX_32I;
-    TCONV_CUSPARSE_CHECK(cusparseCreateCsr(&mat_c_, rows, cols, nnz_, row_ptr_.get(), col_.get(),
-                                           val_.get(), it, it, CUSPARSE_INDEX_BASE_ZERO, vt));
+    args_ = explicit_spmm_args(p, cfg.dtype, idx64_, nnz_);
+    const SpmmArgs& g = args_;
+    TCONV_CUSPARSE_CHECK(cusparseCreateCsr(&mat_c_, g.rows, g.cols, g.nnz, row_ptr_.get(),
+                                           col_.get(), val_.get(), g.index_type, g.index_type,
+                                           g.base, g.value_type));
     // x is only read; the non-const descriptor lets run() rebind it with cusparseDnMatSetValues.
-    TCONV_CUSPARSE_CHECK(cusparseCreateDnMat(&mat_x_, cols, p.n, cols, const_cast<void*>(t.x), vt,
-                                             CUSPARSE_ORDER_COL));
-    TCONV_CUSPARSE_CHECK(
-        cusparseCreateDnMat(&mat_y_, rows, p.n, rows, t.y, vt, CUSPARSE_ORDER_COL));
+    TCONV_CUSPARSE_CHECK(cusparseCreateDnMat(&mat_x_, g.x_rows, g.x_cols, g.ldx,
+                                             const_cast<void*>(t.x), g.value_type, g.x_order));
+    TCONV_CUSPARSE_CHECK(cusparseCreateDnMat(&mat_y_, g.y_rows, g.y_cols, g.ldy, t.y,
+                                             g.value_type, g.y_order));
     x_bound_ = t.x;
     y_bound_ = t.y;
-    const float alpha = 1.0f, beta = 1.0f;
     size_t buf = 0;
     const cusparseStatus_t st = cusparseSpMM_bufferSize(
-        ctx.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha,
-        mat_c_, mat_x_, &beta, mat_y_, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &buf);
+        ctx.cusparse(), g.op_a, g.op_b, &g.alpha, mat_c_, mat_x_, &g.beta, mat_y_, g.compute,
+        CUSPARSE_SPMM_ALG_DEFAULT, &buf);
     if (st == CUSPARSE_STATUS_NOT_SUPPORTED)
       throw NotSupported(std::string("cuSPARSE SpMM does not support ") + to_string(cfg.dtype) +
                          " CSR with fp32 compute here");
@@ -182,24 +156,11 @@ class ExplicitSpmm : public Implementation {
       TCONV_CUSPARSE_CHECK(cusparseDnMatSetValues(mat_y_, t.y));
       y_bound_ = t.y;
     }
-    // y starts as the broadcast bias or zero and SpMM accumulates onto it (beta = 1): whether
-    // SpMM reads y when beta = 0 is not documented, and y is poisoned with NaN.
-    const bool nhwc = cfg.layout == Layout::nhwc;
-    if (p.has_bias && t.bias) {
-      switch (cfg.dtype) {
-        case DType::fp16: fill_bias<__half>(ctx, p, nhwc, t); break;
-        case DType::bf16: fill_bias<__nv_bfloat16>(ctx, p, nhwc, t); break;
-        default: fill_bias<float>(ctx, p, nhwc, t); break;
-      }
-    } else {
-      TCONV_CUDA_CHECK(cudaMemsetAsync(t.y, 0, size_t(p.y_elems()) * storage_bytes(cfg.dtype),
-                                       ctx.stream()));
-    }
+    explicit_spmm_prefill(ctx.stream(), p, cfg.dtype, cfg.layout == Layout::nhwc, t);
     if (!mat_c_) return;  // nnz == 0
-    const float alpha = 1.0f, beta = 1.0f;
-    TCONV_CUSPARSE_CHECK(cusparseSpMM(ctx.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE,
-                                      CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, mat_c_, mat_x_,
-                                      &beta, mat_y_, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT,
+    const SpmmArgs& g = args_;
+    TCONV_CUSPARSE_CHECK(cusparseSpMM(ctx.cusparse(), g.op_a, g.op_b, &g.alpha, mat_c_, mat_x_,
+                                      &g.beta, mat_y_, g.compute, CUSPARSE_SPMM_ALG_DEFAULT,
                                       buffer_.get()));
   }
   std::string algo() const override { return algo_; }
@@ -223,27 +184,7 @@ class ExplicitSpmm : public Implementation {
   }
 
  private:
-  template <typename T>
-  void fill(Context& ctx, const Problem& p, bool nhwc, const DeviceBuffer& sy,
-            const DeviceBuffer& sx, const Tensors& t, int64_t items) {
-    const T* w = static_cast<const T*>(t.w);
-    if (idx64_)
-      csr_fill_kernel<int64_t, T><<<grid_blocks(items, kThreads), kThreads, 0, ctx.stream()>>>(
-          p, nhwc, sy.as<int64_t>(), sx.as<int64_t>(), w, row_ptr_.as<int64_t>(),
-          col_.as<int64_t>(), val_.as<T>(), items);
-    else
-      csr_fill_kernel<int32_t, T><<<grid_blocks(items, kThreads), kThreads, 0, ctx.stream()>>>(
-          p, nhwc, sy.as<int64_t>(), sx.as<int64_t>(), w, row_ptr_.as<int32_t>(),
-          col_.as<int32_t>(), val_.as<T>(), items);
-    TCONV_CHECK_LAUNCH();
-  }
-  template <typename T>
-  void fill_bias(Context& ctx, const Problem& p, bool nhwc, const Tensors& t) {
-    bias_fill_kernel<T><<<grid_blocks(p.y_elems(), kThreads), kThreads, 0, ctx.stream()>>>(
-        p, nhwc, static_cast<const T*>(t.bias), static_cast<T*>(t.y));
-    TCONV_CHECK_LAUNCH();
-  }
-
+  SpmmArgs args_;
   DeviceBuffer row_ptr_, col_, val_, buffer_;
   cusparseSpMatDescr_t mat_c_ = nullptr;
   cusparseDnMatDescr_t mat_x_ = nullptr, mat_y_ = nullptr;

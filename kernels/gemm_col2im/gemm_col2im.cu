@@ -17,37 +17,16 @@
 
 #include "kernels/common/cuda_check.hpp"
 #include "kernels/common/cublas_types.hpp"
-#include "kernels/common/launch.cuh"
 #include "kernels/common/device_buffer.hpp"
-#include "kernels/gemm_col2im/gemm_col2im_math.hpp"
+#include "kernels/gemm_col2im/gemm_col2im_kernel.cuh"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
 
 namespace tconv {
 namespace {
 
-constexpr int kThreads = 256;
 // The column buffer stops growing here: beyond it more items per chunk save little launch time.
 constexpr double kChunkCapBytes = double(1 << 30);
-
-template <typename T>
-__global__ void __launch_bounds__(kThreads)
-    col2im_kernel(Problem p, const float* __restrict__ col, const T* __restrict__ bias,
-                  T* __restrict__ y, int64_t n0, int64_t total) {
-  const int wo = int(p.w_out()), ho = int(p.h_out());
-  const int64_t plane = int64_t(ho) * wo;
-  T* yc = y + n0 * p.c_out * plane;
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x) {
-    const int ox = int(e % wo);
-    const int oy = int((e / wo) % ho);
-    const int co = int((e / plane) % p.c_out);
-    const int64_t nl = e / (plane * p.c_out);
-    float v = kmath::col2im_element<float>(p, col, nl, co, oy, ox);
-    if (bias) v += float(bias[co]);
-    yc[e] = T(v);
-  }
-}
 
 class GemmCol2im : public Implementation {
  public:
@@ -97,29 +76,16 @@ class GemmCol2im : public Implementation {
     if (!col_.get()) throw Error("gemm_col2im: run() before prepare()");
     const CublasTypes types = cublas_types(cfg.dtype, "gemm_col2im");
     const size_t elem = storage_bytes(cfg.dtype);
-    const char* x = static_cast<const char*>(t.x);
-    const char* w = static_cast<const char*>(t.w);
-    float* col = col_.as<float>();
-    const float alpha = 1.0f, beta = 0.0f;
-    cublasHandle_t h = ctx.cublas();
-    const int64_t x_item = p.c_in * p.h_in * p.w_in;
-    for (int64_t n0 = 0; n0 < p.n; n0 += chunk_) {
-      const int64_t items = std::min(chunk_, p.n - n0);
-      const kmath::Col2imGemm& plan = items == chunk_ ? plan_full_ : plan_tail_;
-      const char* xc = x + size_t(n0 * x_item) * elem;
-      for (const kmath::GemmCall& c : plan.calls)
-        TCONV_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-            h, CUBLAS_OP_N, CUBLAS_OP_T, plan.m, plan.n, plan.k, &alpha,
-            xc + size_t(c.a_off) * elem, types.data, plan.lda, c.stride_a,
-            w + size_t(c.b_off) * elem, types.data, plan.ldb, c.stride_b, &beta, col + c.c_off,
-            CUDA_R_32F, plan.ldc, c.stride_c, c.batch, types.compute, CUBLAS_GEMM_DEFAULT));
-      const int64_t total = items * p.c_out * p.h_out() * p.w_out();
-      switch (cfg.dtype) {
-        case DType::fp16: launch_col2im<__half>(ctx, p, t, n0, total); break;
-        case DType::bf16: launch_col2im<__nv_bfloat16>(ctx, p, t, n0, total); break;
-        default: launch_col2im<float>(ctx, p, t, n0, total); break;
-      }
-    }
+    gemm_col2im_run(
+        ctx.stream(),
+        [&ctx](const GemmArgs& g) {
+          TCONV_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+              ctx.cublas(), g.transa, g.transb, int(g.m), int(g.n), int(g.k), &g.alpha, g.a,
+              g.a_type, int(g.lda), g.stride_a, g.b, g.b_type, int(g.ldb), g.stride_b, &g.beta,
+              g.c, g.c_type, int(g.ldc), g.stride_c, int(g.batch), g.compute,
+              CUBLAS_GEMM_DEFAULT));
+        },
+        p, cfg.dtype, t, col_.as<float>(), chunk_, plan_full_, plan_tail_);
   }
   std::string algo() const override { return algo_; }
   void release() override {
@@ -130,14 +96,6 @@ class GemmCol2im : public Implementation {
   }
 
  private:
-  template <typename T>
-  void launch_col2im(Context& ctx, const Problem& p, const Tensors& t, int64_t n0, int64_t total) {
-    col2im_kernel<T><<<grid_blocks(total, kThreads), kThreads, 0, ctx.stream()>>>(
-        p, col_.as<float>(), p.has_bias ? static_cast<const T*>(t.bias) : nullptr,
-        static_cast<T*>(t.y), n0, total);
-    TCONV_CHECK_LAUNCH();
-  }
-
   DeviceBuffer col_;
   int64_t chunk_ = 0;
   kmath::Col2imGemm plan_full_, plan_tail_;

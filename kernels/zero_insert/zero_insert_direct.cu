@@ -15,101 +15,13 @@
 #include <cstdio>
 
 #include "kernels/common/cuda_check.hpp"
-#include "kernels/common/launch.cuh"
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
-#include "kernels/zero_insert/zero_insert_direct_math.hpp"
+#include "kernels/zero_insert/zero_insert_direct_kernel.cuh"
 
 namespace tconv {
 namespace {
-
-constexpr int kTileW = 32, kTileH = 8, kConvThreads = kTileW * kTileH;
-// Entries of (input channel, tap) whose weights one shared-memory chunk holds: 8 KiB at CoT = 8.
-constexpr int kChunk = 256;
-constexpr int kFillThreads = 256;
-
-template <typename T>
-__global__ void __launch_bounds__(kFillThreads)
-    zi_fill_kernel(Problem p, kmath::ZiGeom g, const T* __restrict__ x, T* __restrict__ z,
-                   int64_t n0, int64_t total) {
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t src = kmath::zi_fill_source(p, g, n0, e);
-    z[e] = src < 0 ? T(0.0f) : x[src];
-  }
-}
-
-template <int CoT, typename T>
-__global__ void __launch_bounds__(kConvThreads)
-    zi_conv_kernel(Problem p, kmath::ZiGeom g, const T* __restrict__ z, const T* __restrict__ w,
-                   const T* __restrict__ bias, T* __restrict__ y, int64_t n0, int64_t items) {
-  __shared__ float ws[kChunk * CoT];
-  const int tid = threadIdx.y * kTileW + threadIdx.x;
-  const int groups = int(p.groups);
-  const int64_t blocks = kmath::zi_block_count(g, groups, items, CoT, kTileW, kTileH);
-  const int64_t entries = kmath::zi_entry_count(g);
-  // The loop bound is the same for every thread of a block, so the __syncthreads are uniform.
-  for (int64_t b = blockIdx.x; b < blocks; b += gridDim.x) {
-    const kmath::ZiBlock blk = kmath::zi_block(g, groups, CoT, kTileW, kTileH, b);
-    const int oy = blk.ty * kTileH + int(threadIdx.y), ox = blk.tx * kTileW + int(threadIdx.x);
-    const bool active = oy < g.ho && ox < g.wo;
-    float acc[CoT];
-#pragma unroll
-    for (int c = 0; c < CoT; ++c) acc[c] = 0.0f;
-    for (int64_t e0 = 0; e0 < entries; e0 += kChunk) {
-      const int ne = int(std::min<int64_t>(kChunk, entries - e0));
-      __syncthreads();  // the previous chunk (or block) is done with ws
-      for (int s = tid; s < ne * CoT; s += kConvThreads)
-        ws[s] = kmath::zi_weight_slot<CoT, float>(g, w, blk.grp, blk.j0, e0, s);
-      __syncthreads();
-      if (active) kmath::zi_accumulate<CoT, float>(g, z, ws, blk.nl, blk.grp, e0, ne, oy, ox, acc);
-    }
-    if (active) {
-#pragma unroll
-      for (int c = 0; c < CoT; ++c) {
-        const int j = blk.j0 + c;
-        if (j >= g.cog) continue;
-        const int co = blk.grp * g.cog + j;
-        const float v = acc[c] + (bias ? float(bias[co]) : 0.0f);
-        y[kmath::act_offset(false, n0 + blk.nl, co, oy, ox, p.c_out, g.ho, g.wo)] = T(v);
-      }
-    }
-  }
-}
-
-template <int CoT, typename T>
-void launch_conv(Context& ctx, const Problem& p, const kmath::ZiGeom& g, const T* z, const T* w,
-                 const T* bias, T* y, int64_t n0, int64_t items) {
-  const int64_t blocks = kmath::zi_block_count(g, int(p.groups), items, CoT, kTileW, kTileH);
-  zi_conv_kernel<CoT, T><<<int(std::clamp<int64_t>(blocks, 1, int64_t(1) << 20)),
-                           dim3(kTileW, kTileH), 0, ctx.stream()>>>(p, g, z, w, bias, y, n0,
-                                                                   items);
-  TCONV_CHECK_LAUNCH();
-}
-
-template <typename T>
-void run_typed(Context& ctx, const Problem& p, const Tensors& t, T* z, int64_t chunk) {
-  const kmath::ZiGeom g = kmath::zi_geom(p);
-  const T* x = static_cast<const T*>(t.x);
-  const T* w = static_cast<const T*>(t.w);
-  const T* bias = p.has_bias ? static_cast<const T*>(t.bias) : nullptr;
-  T* y = static_cast<T*>(t.y);
-  const int co_tile = kmath::pick_co_tile(p);
-  for (int64_t n0 = 0; n0 < p.n; n0 += chunk) {
-    const int64_t items = std::min(chunk, p.n - n0);
-    const int64_t zelems = items * kmath::zi_item_elems(g);
-    zi_fill_kernel<T><<<grid_blocks(zelems, kFillThreads), kFillThreads, 0, ctx.stream()>>>(
-        p, g, x, z, n0, zelems);
-    TCONV_CHECK_LAUNCH();
-    switch (co_tile) {
-      case 8: launch_conv<8>(ctx, p, g, z, w, bias, y, n0, items); break;
-      case 4: launch_conv<4>(ctx, p, g, z, w, bias, y, n0, items); break;
-      case 2: launch_conv<2>(ctx, p, g, z, w, bias, y, n0, items); break;
-      default: launch_conv<1>(ctx, p, g, z, w, bias, y, n0, items); break;
-    }
-  }
-}
 
 class ZeroInsertDirect : public Implementation {
  public:
@@ -149,7 +61,7 @@ class ZeroInsertDirect : public Implementation {
     char a[200];
     std::snprintf(a, sizeof a, "z buffer %.1f MiB (%lld of %lld batch items), %dx%d tile x %d ch",
                   double(z_.bytes()) / double(1 << 20), (long long)chunk_, (long long)p.n,
-                  kTileW, kTileH, kmath::pick_co_tile(p));
+                  kZiTileW, kZiTileH, kmath::pick_co_tile(p));
     algo_ = a;
   }
   size_t workspace_bytes() const override { return z_.bytes(); }
@@ -157,9 +69,9 @@ class ZeroInsertDirect : public Implementation {
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
     if (!z_.get()) throw Error("zero_insert_direct: run() before prepare()");
     switch (cfg.dtype) {
-      case DType::fp32: run_typed<float>(ctx, p, t, z_.as<float>(), chunk_); break;
-      case DType::fp16: run_typed<__half>(ctx, p, t, z_.as<__half>(), chunk_); break;
-      case DType::bf16: run_typed<__nv_bfloat16>(ctx, p, t, z_.as<__nv_bfloat16>(), chunk_); break;
+      case DType::fp32: zi_run<float>(ctx.stream(), p, t, z_.as<float>(), chunk_); break;
+      case DType::fp16: zi_run<__half>(ctx.stream(), p, t, z_.as<__half>(), chunk_); break;
+      case DType::bf16: zi_run<__nv_bfloat16>(ctx.stream(), p, t, z_.as<__nv_bfloat16>(), chunk_); break;
       default:
         throw Error(std::string("zero_insert_direct: dtype ") + to_string(cfg.dtype) +
                     " not implemented");

@@ -1,0 +1,259 @@
+// The fiber scheduler of the CPU runtime (see cpu_cuda.hpp). ucontext fibers: one per thread of
+// the running block, stacks reused from block to block.
+#include "tests/cpu_cuda/cpu_cuda.hpp"
+
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TCONV_CPU_CUDA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TCONV_CPU_CUDA_ASAN 1
+#endif
+#endif
+#if defined(TCONV_CPU_CUDA_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+// The bounds of the section that holds every __shared__ array (weak: a binary without kernels
+// has none).
+extern "C" char __start_tconv_cpu_shared[] __attribute__((weak));
+extern "C" char __stop_tconv_cpu_shared[] __attribute__((weak));
+
+namespace cpu_cuda {
+namespace detail {
+ThreadState* g_current = nullptr;
+}  // namespace detail
+
+namespace {
+
+// ASan's stack frames are several times larger; 256 KiB is far above what a kernel thread uses.
+constexpr size_t kStackBytes = size_t(256) << 10;
+constexpr size_t kMaxStaticShared = size_t(48) << 10;
+
+enum class Wait { none, block, warp, done };
+
+struct Fiber {
+  ucontext_t ctx;
+  void* stack = nullptr;
+  ThreadState state;
+  Wait wait = Wait::none;
+  void* fake_stack = nullptr;
+};
+
+struct Scheduler {
+  std::vector<Fiber> fibers;
+  ucontext_t main_ctx;
+  const void* main_bottom = nullptr;
+  size_t main_size = 0;
+  void* main_fake = nullptr;
+  Fiber* running = nullptr;
+  const std::function<void()>* body = nullptr;
+  std::vector<int> runnable;
+  int live = 0, block_arrived = 0;
+  std::vector<int> warp_live, warp_arrived;
+  std::mt19937_64 rng{1};
+  std::string failure;
+  LaunchRecord record;
+};
+
+Scheduler& sched() {
+  static Scheduler s;
+  return s;
+}
+
+void switch_to_main(Fiber& f, bool exiting) {
+  Scheduler& s = sched();
+#if defined(TCONV_CPU_CUDA_ASAN)
+  __sanitizer_start_switch_fiber(exiting ? nullptr : &f.fake_stack, s.main_bottom, s.main_size);
+#else
+  (void)exiting;
+#endif
+  swapcontext(&f.ctx, &s.main_ctx);
+#if defined(TCONV_CPU_CUDA_ASAN)
+  __sanitizer_finish_switch_fiber(f.fake_stack, &s.main_bottom, &s.main_size);
+#endif
+}
+
+void fiber_entry() {
+  Scheduler& s = sched();
+#if defined(TCONV_CPU_CUDA_ASAN)
+  __sanitizer_finish_switch_fiber(nullptr, &s.main_bottom, &s.main_size);
+#endif
+  Fiber& f = *s.running;
+  (*s.body)();
+  f.wait = Wait::done;
+  switch_to_main(f, true);
+}
+
+void run_fiber(Fiber& f) {
+  Scheduler& s = sched();
+  s.running = &f;
+  detail::g_current = &f.state;
+#if defined(TCONV_CPU_CUDA_ASAN)
+  __sanitizer_start_switch_fiber(&s.main_fake, f.stack, kStackBytes);
+#endif
+  swapcontext(&s.main_ctx, &f.ctx);
+#if defined(TCONV_CPU_CUDA_ASAN)
+  __sanitizer_finish_switch_fiber(s.main_fake, nullptr, nullptr);
+#endif
+  detail::g_current = nullptr;
+  s.running = nullptr;
+}
+
+int warp_of(const Fiber& f) {
+  const ThreadState& t = f.state;
+  const unsigned linear =
+      (t.thread_idx.z * t.block_dim.y + t.thread_idx.y) * t.block_dim.x + t.thread_idx.x;
+  return int(linear / 32);
+}
+
+// Releases the block barrier or a warp barrier once every live participant has arrived.
+void release_ready(int warp) {
+  Scheduler& s = sched();
+  if (s.block_arrived > 0 && s.block_arrived == s.live) {
+    for (size_t i = 0; i < s.fibers.size(); ++i)
+      if (s.fibers[i].wait == Wait::block) {
+        s.fibers[i].wait = Wait::none;
+        s.runnable.push_back(int(i));
+      }
+    s.block_arrived = 0;
+  }
+  if (warp >= 0 && s.warp_arrived[warp] > 0 && s.warp_arrived[warp] == s.warp_live[warp]) {
+    for (size_t i = 0; i < s.fibers.size(); ++i)
+      if (s.fibers[i].wait == Wait::warp && warp_of(s.fibers[i]) == warp) {
+        s.fibers[i].wait = Wait::none;
+        s.runnable.push_back(int(i));
+      }
+    s.warp_arrived[warp] = 0;
+  }
+}
+
+void run_block(size_t nthreads) {
+  Scheduler& s = sched();
+  if (__start_tconv_cpu_shared && __stop_tconv_cpu_shared)
+    std::memset(__start_tconv_cpu_shared, 0xFF,
+                size_t(__stop_tconv_cpu_shared - __start_tconv_cpu_shared));
+  s.runnable.clear();
+  s.live = int(nthreads);
+  s.block_arrived = 0;
+  std::fill(s.warp_arrived.begin(), s.warp_arrived.end(), 0);
+  std::fill(s.warp_live.begin(), s.warp_live.end(), 0);
+  for (size_t i = 0; i < nthreads; ++i) {
+    Fiber& f = s.fibers[i];
+    f.wait = Wait::none;
+    f.fake_stack = nullptr;
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = f.stack;
+    f.ctx.uc_stack.ss_size = kStackBytes;
+    f.ctx.uc_link = nullptr;
+    makecontext(&f.ctx, fiber_entry, 0);
+    ++s.warp_live[warp_of(f)];
+    s.runnable.push_back(int(i));
+  }
+  while (!s.runnable.empty()) {
+    const size_t pick = std::uniform_int_distribution<size_t>(0, s.runnable.size() - 1)(s.rng);
+    const int i = s.runnable[pick];
+    s.runnable[pick] = s.runnable.back();
+    s.runnable.pop_back();
+    Fiber& f = s.fibers[size_t(i)];
+    run_fiber(f);
+    const int warp = warp_of(f);
+    if (f.wait == Wait::done) {
+      --s.live;
+      --s.warp_live[warp];
+    }
+    release_ready(warp);
+  }
+  if (s.live != 0 && s.failure.empty())
+    s.failure = "deadlock: " + std::to_string(s.live) +
+                " threads wait at a barrier that the others never reach";
+  // Fibers stuck at a barrier are abandoned with the block; their stacks are reset next time.
+}
+
+}  // namespace
+
+const LaunchRecord& last_launch() { return sched().record; }
+void reset_launch_count() { sched().record.launches = 0; }
+void set_seed(uint64_t seed) { sched().rng.seed(seed); }
+
+void fail(const std::string& what) {
+  Scheduler& s = sched();
+  if (s.failure.empty()) s.failure = what;
+}
+
+void syncthreads() {
+  Scheduler& s = sched();
+  Fiber& f = *s.running;
+  f.wait = Wait::block;
+  ++s.block_arrived;
+  switch_to_main(f, false);
+}
+
+void syncwarp() {
+  Scheduler& s = sched();
+  Fiber& f = *s.running;
+  f.wait = Wait::warp;
+  ++s.warp_arrived[warp_of(f)];
+  switch_to_main(f, false);
+}
+
+void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<void()>& body) {
+  Scheduler& s = sched();
+  if (s.running) throw std::logic_error("cpu_cuda: a kernel launched a kernel");
+  s.record.grid = grid;
+  s.record.block = block;
+  s.record.smem = dynamic_smem;
+  ++s.record.launches;
+  s.failure.clear();
+  const size_t nthreads = size_t(block.x) * block.y * block.z;
+  if (nthreads == 0 || nthreads > 1024 || block.z > 64)
+    throw std::runtime_error("cpu_cuda: invalid block " + std::to_string(block.x) + "x" +
+                             std::to_string(block.y) + "x" + std::to_string(block.z));
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > 2147483647u || grid.y > 65535 ||
+      grid.z > 65535)
+    throw std::runtime_error("cpu_cuda: invalid grid " + std::to_string(grid.x) + "x" +
+                             std::to_string(grid.y) + "x" + std::to_string(grid.z));
+  const size_t static_shared =
+      (__start_tconv_cpu_shared && __stop_tconv_cpu_shared)
+          ? size_t(__stop_tconv_cpu_shared - __start_tconv_cpu_shared) : 0;
+  if (dynamic_smem != 0)
+    throw std::runtime_error("cpu_cuda: dynamic shared memory is not modelled");
+  (void)static_shared;  // the section holds every kernel's arrays; per-kernel size is unknown
+  while (s.fibers.size() < nthreads) {
+    Fiber f;
+    f.stack = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (f.stack == MAP_FAILED) throw std::runtime_error("cpu_cuda: cannot allocate a fiber stack");
+    s.fibers.push_back(f);
+  }
+  s.warp_live.assign((nthreads + 31) / 32, 0);
+  s.warp_arrived.assign((nthreads + 31) / 32, 0);
+  s.body = &body;
+  for (unsigned bz = 0; bz < grid.z; ++bz)
+    for (unsigned by = 0; by < grid.y; ++by)
+      for (unsigned bx = 0; bx < grid.x; ++bx) {
+        size_t i = 0;
+        for (unsigned tz = 0; tz < block.z; ++tz)
+          for (unsigned ty = 0; ty < block.y; ++ty)
+            for (unsigned tx = 0; tx < block.x; ++tx, ++i) {
+              ThreadState& t = s.fibers[i].state;
+              t.thread_idx = make_uint3(tx, ty, tz);
+              t.block_idx = make_uint3(bx, by, bz);
+              t.block_dim = block;
+              t.grid_dim = grid;
+            }
+        run_block(nthreads);
+        if (!s.failure.empty()) break;
+      }
+  s.body = nullptr;
+  if (!s.failure.empty()) throw std::runtime_error("cpu_cuda: " + s.failure);
+}
+
+}  // namespace cpu_cuda

@@ -1,0 +1,165 @@
+// A test-only CUDA runtime on the CPU: the real __global__ functions of kernels/ compile as plain
+// C++ under it and run grid by grid, block by block, one fiber per thread. It exists because CI
+// has no GPU: a slip in a kernel body or its launch must still give a wrong number somewhere.
+//
+// What a kernel sees, and why:
+//   threadIdx/blockIdx/blockDim/gridDim  per fiber, from the launch the production code made
+//   __shared__      static storage in one linker section, filled with 0xFF bytes (NaN for every
+//                   float type, -1 for integers) when each block starts: a read before a write
+//                   shows up as NaN instead of a plausible leftover
+//   __syncthreads() a real barrier; between barriers the block's threads run in a seeded random
+//                   order, so a missing barrier lets a thread read a half-written tile
+//   __syncwarp()/warp_sync()  the same among the 32 lanes of a warp (the mma model's exchange)
+//   atomicAdd       a plain add (one OS thread runs everything)
+//   __ldg of 16-byte vectors asserts 16-byte alignment, as the hardware would fault
+// Launch limits (1024 threads a block, grid.y/z <= 65535, 48 KiB static shared memory) are checked;
+// a violation or a failed assertion makes tconv::launch throw after the grid has run.
+#pragma once
+
+// Library headers first: they use names such as blockDim as parameters, which the macros below
+// would rewrite.
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <cusparse.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#define TCONV_CPU_CUDA 1
+
+#undef __global__
+#undef __device__
+#undef __host__
+#undef __shared__
+#undef __forceinline__
+#undef __launch_bounds__
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+// Every __shared__ array of every kernel lives in this section; the runtime poisons the whole
+// section when a block starts (one block runs at a time, so the storage is the block's own).
+#define __shared__ static __attribute__((section("tconv_cpu_shared")))
+
+namespace cpu_cuda {
+
+struct ThreadState {
+  uint3 thread_idx;
+  uint3 block_idx;
+  dim3 block_dim;
+  dim3 grid_dim;
+};
+
+namespace detail {
+extern ThreadState* g_current;
+}  // namespace detail
+
+// The launch the runtime saw last (tests check that a kernel was launched the way they expect).
+struct LaunchRecord {
+  dim3 grid, block;
+  size_t smem = 0;
+  int64_t launches = 0;  // since the last reset_launch_count()
+};
+const LaunchRecord& last_launch();
+void reset_launch_count();
+
+// The seed of the random thread order; each launch draws from it.
+void set_seed(uint64_t seed);
+
+// Runs body once per thread of every block of grid, as described at the top. Throws
+// std::runtime_error, after the grid ran, when a limit was broken or a check failed.
+void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<void()>& body);
+
+// Block-wide and warp-wide barriers of the calling fiber.
+void syncthreads();
+void syncwarp();
+// A failure detected inside a kernel (it cannot throw across a fiber switch): recorded, reported
+// by run_grid.
+void fail(const std::string& what);
+
+inline void check_aligned(const void* p, size_t align, const char* what) {
+  if ((reinterpret_cast<uintptr_t>(p) & (align - 1)) != 0)
+    fail(std::string(what) + ": misaligned " + std::to_string(align) + "-byte vector access");
+}
+
+}  // namespace cpu_cuda
+
+#define threadIdx (::cpu_cuda::detail::g_current->thread_idx)
+#define blockIdx (::cpu_cuda::detail::g_current->block_idx)
+#define blockDim (::cpu_cuda::detail::g_current->block_dim)
+#define gridDim (::cpu_cuda::detail::g_current->grid_dim)
+
+inline void __syncthreads() { ::cpu_cuda::syncthreads(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { ::cpu_cuda::syncwarp(); }
+
+inline float atomicAdd(float* a, float v) {
+  const float old = *a;
+  *a = old + v;
+  return old;
+}
+inline double atomicAdd(double* a, double v) {
+  const double old = *a;
+  *a = old + v;
+  return old;
+}
+inline int atomicAdd(int* a, int v) {
+  const int old = *a;
+  *a = old + v;
+  return old;
+}
+inline unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) {
+  const unsigned long long old = *a;
+  *a = old + v;
+  return old;
+}
+
+template <typename T>
+inline T __ldg(const T* p) {
+  if constexpr (sizeof(T) == 16) ::cpu_cuda::check_aligned(p, 16, "__ldg");
+  else if constexpr (sizeof(T) == 8) ::cpu_cuda::check_aligned(p, 8, "__ldg");
+  return *p;
+}
+
+// A 16-byte vector load or store through a reinterpret_cast in the kernels goes through these, so
+// the CPU run checks what the GPU would fault on.
+namespace cpu_cuda {
+template <typename V>
+inline V load_vec(const void* p) {
+  check_aligned(p, alignof(V) < sizeof(V) ? sizeof(V) : alignof(V), "vector load");
+  V v;
+  std::memcpy(&v, p, sizeof(V));
+  return v;
+}
+}  // namespace cpu_cuda
+
+namespace tconv {
+inline namespace cpu_run {
+
+// The CPU side of kernels/common/launch.cuh's launch(): same grid, block and shared memory as
+// the GPU gets; each thread receives its own copy of the arguments, as kernel parameters are.
+template <typename... P, typename... A>
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t,
+            A&&... args) {
+  static_assert(sizeof...(P) == sizeof...(A), "launch: argument count differs from the kernel's");
+  const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
+  ::cpu_cuda::run_grid(grid, block, smem, [&] {
+    std::tuple<std::decay_t<P>...> copy = params;
+    std::apply(kernel, copy);
+  });
+}
+
+inline void memset_async(void* p, int value, size_t bytes, cudaStream_t) {
+  std::memset(p, value, bytes);
+}
+
+}  // namespace cpu_run
+}  // namespace tconv

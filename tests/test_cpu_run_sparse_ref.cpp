@@ -1,0 +1,65 @@
+// explicit_spmm (the CSR builder kernel and the fill of y on the CPU runtime, the cuSPARSE call's
+// arguments executed by an fp64 host SpMM) and the fp64 GPU reference's gather kernel, against
+// ref::direct.
+#include "tests/cpu_cuda/kernel_check.hpp"
+#include "tests/cpu_cuda/host_blas.hpp"
+#include "kernels/explicit/explicit_spmm_kernel.cuh"
+#include "kernels/ref/reference_gpu_kernel.cuh"
+
+namespace tconv {
+namespace {
+
+using testing::HostRun;
+
+void spmm_case(DType dt, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  ::cpu_cuda::set_seed(seed);
+  for (int i = 0; i < testing::kCpuRunProblems / 2; ++i) {
+    const Problem p = testing::cpu_run_problem(rng, i);
+    for (bool nhwc : {false, true}) {
+      HostRun r = testing::make_run(p, dt, nhwc, rng);
+      std::vector<int64_t> sy, sx;
+      kmath::csr_tap_prefix(p, sy, sx);
+      const int64_t nnz = kmath::csr_nnz(p, sy.data(), sx.data());
+      // Both index widths; production picks 64-bit only past INT_MAX.
+      const bool idx64 = i % 2 == 1;
+      const size_t ib = idx64 ? 8 : 4;
+      // Poisoned (0xFF: index -1, NaN values): an entry the builder skips breaks the structure.
+      std::vector<unsigned char> row_ptr(size_t(csr_rows(p) + 1) * ib, 0xFF);
+      std::vector<unsigned char> col(size_t(std::max<int64_t>(nnz, 1)) * ib, 0xFF);
+      std::vector<unsigned char> val(size_t(std::max<int64_t>(nnz, 1)) * storage_bytes(dt), 0xFF);
+      csr_fill_launch(nullptr, p, nhwc, dt, idx64, sy.data(), sx.data(), r.tensors().w,
+                      row_ptr.data(), col.data(), val.data());
+      explicit_spmm_prefill(nullptr, p, dt, nhwc, r.tensors());
+      if (nnz > 0) {
+        const SpmmArgs a = explicit_spmm_args(p, dt, idx64, nnz);
+        ASSERT_EQ(testing::host_spmm(a, row_ptr.data(), col.data(), val.data(), r.xs.data(),
+                                     r.ys.data()),
+                  "")
+            << testing::describe(r);
+      }
+      ASSERT_EQ(testing::judge(r), "") << testing::describe(r);
+    }
+  }
+}
+
+TEST(CpuRunExplicitSpmm, Fp32MatchesDirect) { spmm_case(DType::fp32, 401); }
+TEST(CpuRunExplicitSpmm, Fp16MatchesDirect) { spmm_case(DType::fp16, 402); }
+TEST(CpuRunExplicitSpmm, Bf16MatchesDirect) { spmm_case(DType::bf16, 403); }
+
+TEST(CpuRunReferenceGpu, GatherMatchesDirect) {
+  std::mt19937_64 rng(411);
+  ::cpu_cuda::set_seed(411);
+  for (int i = 0; i < testing::kCpuRunProblems; ++i) {
+    const Problem p = testing::cpu_run_problem(rng, i);
+    HostRun r = testing::make_run(p, DType::fp64, false, rng);
+    std::vector<double> y(size_t(p.y_elems()), std::numeric_limits<double>::quiet_NaN());
+    reference_gather_launch(nullptr, p, r.x.data(), r.w.data(), p.has_bias ? r.b.data() : nullptr,
+                            y.data());
+    const ErrorMetrics m = compare(y.data(), r.ref.data(), y.size());
+    ASSERT_EQ(check_tolerance(m, tolerance(DType::fp64, reduction_length(p))), "") << p.to_string();
+  }
+}
+
+}  // namespace
+}  // namespace tconv
