@@ -1,18 +1,16 @@
 #!/usr/bin/env python3
 """summary.md of scripts/gpu_check.sh: per step what ran and how it ended, the environment, and per
-shape and dtype the best implementation with its speedup over the best cuDNN row and over
-PyTorch.
+shape, dtype and layout the best implementation with its speedup over the best cuDNN row and
+over PyTorch (report.py's summary table: one ranking logic for the report and this summary).
 
-Reads the bench and peer CSVs through scripts/tconv_results.py (the one loader). Implementation
-names come from the data: "cuDNN" rows are those whose name matches --baseline-regex (default
-^cudnn, as plot.py), PyTorch rows are those of the peer CSV, whatever they are called.
+Reads the bench and peer CSVs through scripts/tconv_results.py (the one loader). "cuDNN" rows
+are those whose name matches --baseline-regex (default ^cudnn, as plot.py and report.py).
 Written atomically; a missing or empty CSV gives a summary that says so, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import sys
@@ -40,38 +38,6 @@ def load(path):
                                         "time_ms_median"]), ""
     except Exception as e:  # a half-run step must not stop the summary
         return None, f"unreadable: {e}"
-
-
-def fmt_ms(v):
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
-
-
-def best_table(bench, peer, baseline_regex):
-    """Rows of (suite, shape, dtype, best impl, layout, ms, GFLOP/s, vs cuDNN, vs PyTorch)."""
-    base = re.compile(baseline_regex)
-    passed = bench[(bench["status"] == "passed") & bench["time_ms_median"].notna()]
-    peer_passed = None
-    if peer is not None:
-        peer_passed = peer[(peer["status"] == "passed") & peer["time_ms_median"].notna()]
-    rows = []
-    for (suite, shape, dtype), g in passed.groupby(["suite", "shape", "dtype"], sort=False):
-        win = g.loc[g["time_ms_median"].idxmin()]
-        cud = g[g["impl"].astype(str).str.match(base)]
-        vs_cudnn = ""
-        if len(cud):
-            b = cud["time_ms_median"].min()
-            vs_cudnn = f"{b / win['time_ms_median']:.2f}x"
-        vs_torch = ""
-        if peer_passed is not None and len(peer_passed):
-            p = peer_passed[(peer_passed["suite"] == suite) & (peer_passed["shape"] == shape)
-                            & (peer_passed["dtype"] == dtype)]
-            if len(p):
-                vs_torch = f"{p['time_ms_median'].min() / win['time_ms_median']:.2f}x"
-        gf = win.get("gflops", float("nan"))
-        rows.append((suite, shape, dtype, str(win["impl"]), str(win["layout"]),
-                     fmt_ms(win["time_ms_median"]), fmt_ms(gf), vs_cudnn, vs_torch,
-                     "reduced" if str(win.get("accuracy", "")) == "reduced" else ""))
-    return rows
 
 
 def status_counts(df):
@@ -133,13 +99,15 @@ def main(argv=None):
     md.append("")
 
     if bench is not None:
-        md += ["## Best implementation per shape and dtype", "",
-               "Speedup = best time of the baseline / time of the best row (> 1: the best row is "
-               f"faster). cuDNN: rows matching `{a.baseline_regex}`; PyTorch: the best peer row.", "",
-               "| suite | shape | dtype | best | layout | ms | GFLOP/s | vs best cuDNN | vs PyTorch | accuracy |",
-               "|---|---|---|---|---|---|---|---|---|---|"]
-        for r in best_table(bench, peer, a.baseline_regex):
-            md.append("| " + " | ".join(r) + " |")
+        # The pick per shape comes from report.py (one ranking logic for the report and this
+        # summary), over the bench rows and the PyTorch peer's.
+        md += ["## Best implementation per shape, dtype and layout", ""]
+        inputs = [a.bench] + ([a.peer] if peer is not None else [])
+        try:
+            import report
+            md.append(report.summary_markdown(inputs, baseline_regex=a.baseline_regex).strip())
+        except Exception as e:  # a partial CSV must not cost the rest of the summary
+            md.append(f"(no table: {e})")
         md.append("")
 
     if a.bench_log and os.path.exists(a.bench_log):

@@ -125,20 +125,25 @@ def test_gpu_check_summary_names_steps_best_rows_and_failures(tmp_path):
     assert "peer.csv: not written." in md
     # The fixture's incorrect row is listed with its reason.
     assert "| incorrect |" in md
-    # One best row per (suite, shape, dtype) that has a passed row, with a cuDNN speedup column.
+    # One pick per (shape, dtype, layout) that has a passed row: the fastest passed row.
     import csv
     with open(FIXTURE, newline="") as f:
         rows = list(csv.DictReader(f))
-    groups = {(r["suite"], r["shape"], r["dtype"]) for r in rows if r["status"] == "passed"}
-    table = [l for l in md.splitlines() if l.startswith("| ") and l.count("|") == 11
-             and not l.startswith("| suite")]
-    assert len(table) == len(groups)
+    section = md.split("## Best implementation per shape, dtype and layout", 1)[1]
+    table = [l for l in section.splitlines() if l.startswith("| ") and not l.startswith("| shape")]
+    assert table, section
+    picked = 0
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
-        best = [r for r in rows if (r["suite"], r["shape"], r["dtype"]) == tuple(cells[:3])
-                and r["status"] == "passed"]
+        suite, shape = cells[0].split(" ")[0].split("/")
+        best = [r for r in rows if (r["suite"], r["shape"], r["dtype"], r["layout"]) ==
+                (suite, shape, cells[1], cells[2]) and r["status"] == "passed"]
+        if not best:
+            continue
         fastest = min(best, key=lambda r: float(r["time_ms_median"]))
-        assert cells[3] == fastest["impl"]
+        assert cells[3] == fastest["impl"], line
+        picked += 1
+    assert picked >= 10
 
 
 def test_gpu_check_summary_without_csvs_still_writes_the_steps(tmp_path):
