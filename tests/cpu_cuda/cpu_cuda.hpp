@@ -126,7 +126,10 @@ template <typename T>
 inline T __ldg(const T* p) {
   if constexpr (sizeof(T) == 16) ::cpu_cuda::check_aligned(p, 16, "__ldg");
   else if constexpr (sizeof(T) == 8) ::cpu_cuda::check_aligned(p, 8, "__ldg");
-  return *p;
+  // memcpy: a misaligned access is reported by the check above, not left as undefined behaviour.
+  T v;
+  std::memcpy(static_cast<void*>(&v), static_cast<const void*>(p), sizeof(T));
+  return v;
 }
 
 // A 16-byte vector load or store through a reinterpret_cast in the kernels goes through these, so
