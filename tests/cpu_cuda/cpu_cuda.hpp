@@ -12,7 +12,7 @@
 //   __syncwarp()/warp_sync()  the same among the 32 lanes of a warp (the mma model's exchange)
 //   atomicAdd       a plain add (one OS thread runs everything)
 //   __ldg of 16-byte vectors asserts 16-byte alignment, as the hardware would fault
-// Launch limits (1024 threads a block, grid.y/z <= 65535, 48 KiB static shared memory) are checked;
+// Launch limits (1024 threads a block, grid.y/z <= 65535; not yet the shared-memory size) are checked;
 // a violation or a failed assertion makes tconv::launch throw after the grid has run.
 #pragma once
 
