@@ -1,8 +1,8 @@
 // phase_gemm on the CPU: the phase decomposition, the per-phase implicit GEMM mappings, the kernel's
-// tile decoding, and whole thread blocks of the GEMM and direct kernels emulated with the very
-// __host__ __device__ code they run (kernels/phase_gemm/phase_gemm_tile.hpp), all against ref::direct.
-// Only the mma.sync instruction itself is modelled here, from the fragment layouts the PTX ISA
-// documents, written out independently of the kernel's fragment-index functions.
+// tile decoding, and every GEMM kernel instantiation and the direct kernel run on the CPU runtime
+// (tests/cpu_cuda: the real __global__ functions through their production launch code, mma.sync
+// modelled from the PTX fragment tables) on exact integer data, all against ref::direct.
+// tests/test_cpu_run_phase_gemm.cpp runs the whole implementation's dispatch on random reals.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime.h>
@@ -20,8 +20,7 @@
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
-#include "kernels/phase_gemm/phase_gemm_plan.hpp"
-#include "kernels/phase_gemm/phase_gemm_tile.hpp"
+#include "kernels/phase_gemm/phase_gemm_kernel.cuh"
 #include "reference/reference.hpp"
 
 namespace tconv {
@@ -386,104 +385,20 @@ TEST(PhaseGemmTiles, DirectWindowSlotsMatchTheTapInputs) {
   }
 }
 
-// ---- (4) Whole thread blocks of the GEMM kernel, emulated --------------------------------------
+// ---- (4) Every GEMM kernel instantiation, run on the CPU runtime ----------------------------------
 
-// The mma.sync fragment layouts as the PTX ISA documents them (groupID = lane>>2,
-// threadID_in_group = lane%4), element-wise: returns (row, col) of element i of a lane.
-struct RC {
-  int row, col;
-};
-RC doc_a_tf32(int lane, int i) {  // m16n8k8 .tf32 A, i < 4
-  const int g = lane >> 2, t = lane % 4;
-  return {(i == 0 || i == 2) ? g : g + 8, (i < 2) ? t : t + 4};
-}
-RC doc_b_tf32(int lane, int i) {  // m16n8k8 .tf32 B, i < 2
-  const int g = lane >> 2, t = lane % 4;
-  return {i == 0 ? t : t + 4, g};
-}
-RC doc_a_f16(int lane, int i) {  // m16n8k16 .f16/.bf16 A, i < 8
-  const int g = lane >> 2, t = lane % 4;
-  const bool upper = (i >= 2 && i < 4) || i >= 6;
-  return {upper ? g + 8 : g, t * 2 + (i & 1) + (i >= 4 ? 8 : 0)};
-}
-RC doc_b_f16(int lane, int i) {  // m16n8k16 .f16/.bf16 B, i < 4
-  const int g = lane >> 2, t = lane % 4;
-  return {t * 2 + (i & 1) + (i >= 2 ? 8 : 0), g};
-}
-RC doc_c(int lane, int i) {  // f32 C/D of both shapes, i < 4
-  const int g = lane >> 2, t = lane % 4;
-  return {i < 2 ? g : g + 8, t * 2 + (i & 1)};
-}
-
-// One shared stage through the warps' mma instructions: the fragments are read with the kernel's
-// a_frag/b_frag (a 32-bit register over two 16-bit elements holds the lower address in its low
-// half), placed by the documented layout, multiplied, and the D fragment added back in the kernel's
-// accumulator convention acc[2mi + (e>>1)][2ni + (e&1)].
-template <class C>
-void emulate_tc_stage(std::vector<TcGeometry<C>>& thr, const typename C::S* As,
-                      const typename C::S* Bs) {
-  using G = TcGeometry<C>;
-  constexpr bool tf32 = C::tf32;
-  for (int warp = 0; warp < C::NT / 32; ++warp)
-    for (int kk = 0; kk < C::BK; kk += G::KS)
-      for (int mi = 0; mi < G::MI; ++mi)
-        for (int ni = 0; ni < G::NI; ++ni) {
-          double A[16][16], B[16][8];
-          int aset[16][16] = {}, bset[16][8] = {};
-          for (int lane = 0; lane < 32; ++lane) {
-            const G& geo = thr[size_t(warp * 32 + lane)];
-            for (int reg = 0; reg < 4; ++reg) {
-              const int idx = geo.a_frag(mi, reg, kk);
-              for (int h = 0; h < (tf32 ? 1 : 2); ++h) {
-                const RC rc = tf32 ? doc_a_tf32(lane, reg) : doc_a_f16(lane, 2 * reg + h);
-                A[rc.row][rc.col] = to_float(As[idx + h]);
-                aset[rc.row][rc.col]++;
-              }
-            }
-            for (int reg = 0; reg < 2; ++reg) {
-              const int idx = geo.b_frag(ni, reg, kk);
-              for (int h = 0; h < (tf32 ? 1 : 2); ++h) {
-                const RC rc = tf32 ? doc_b_tf32(lane, reg) : doc_b_f16(lane, 2 * reg + h);
-                B[rc.row][rc.col] = to_float(Bs[idx + h]);
-                bset[rc.row][rc.col]++;
-              }
-            }
-          }
-          for (int i = 0; i < 16; ++i)
-            for (int k = 0; k < G::KS; ++k) ASSERT_EQ(aset[i][k], 1);
-          for (int k = 0; k < G::KS; ++k)
-            for (int j = 0; j < 8; ++j) ASSERT_EQ(bset[k][j], 1);
-          for (int lane = 0; lane < 32; ++lane) {
-            G& geo = thr[size_t(warp * 32 + lane)];
-            for (int e = 0; e < 4; ++e) {
-              const RC rc = doc_c(lane, e);
-              double s = 0;
-              for (int k = 0; k < G::KS; ++k) s += A[rc.row][k] * B[k][rc.col];
-              geo.acc[2 * mi + (e >> 1)][2 * ni + (e & 1)] += float(s);
-            }
-          }
-        }
-}
-
-// The kernel's driver loop (phase_gemm_kernel in kernels/phase_gemm/phase_gemm.cu), one block at a time with
-// the threads run one after another between barriers. Shared stages are poisoned with NaN before
-// each fill, so an element the compute reads but no thread stored shows up in y.
-// What the emulated blocks covered, summed over the problems of one configuration.
+// What the blocks of one configuration covered, summed over its problems (tiles enumerated with the
+// kernel's own make_tile_ctx over the launch's own tile counts).
 struct GemmCoverage {
   int tiles = 0, m_tail = 0, n_tail = 0, c_tail = 0, multi_chunk = 0, no_taps = 0, skipped = 0;
 };
 
 template <class C>
-void emulate_gemm_kernel(pg::GemmParams gp, int64_t max_pixels, GemmCoverage& cov) {
-  using S = typename C::S;
-  using Math = std::conditional_t<C::engine == Engine::simt, SimtMath<C>, TcGeometry<C>>;
-  gp.m_tiles = int((max_pixels + C::BM - 1) / C::BM);
-  gp.n_tiles = (gp.d.cog + C::BN - 1) / C::BN;
-  std::vector<S> smem_a(2 * C::A_STAGE), smem_b(2 * C::B_STAGE);
-  const S poison = from_float<S>(std::numeric_limits<float>::quiet_NaN());
+void count_coverage(const pg::GemmParams& gp, GemmCoverage& cov) {
+  const GemmTiles gt = gemm_tiles(gp.d, C::BM, C::BN);
   for (int z = 0; z < gp.z_count; ++z)
-    for (int nt = 0; nt < gp.n_tiles; ++nt)
-      for (int mt = 0; mt < gp.m_tiles; ++mt) {
+    for (int nt = 0; nt < gt.n_tiles; ++nt)
+      for (int mt = 0; mt < gt.m_tiles; ++mt) {
         const TileCtx t = make_tile_ctx(gp, z, mt, nt, C::BM, C::BN, C::BK);
         if (!t.active) {
           cov.skipped++;
@@ -495,47 +410,15 @@ void emulate_gemm_kernel(pg::GemmParams gp, int64_t max_pixels, GemmCoverage& co
         cov.c_tail += gp.d.cig % C::BK != 0;
         cov.multi_chunk += t.chunks > 1;
         cov.no_taps += t.nk == 0;
-        std::vector<ALoader<C>> la(C::NT);
-        std::vector<BLoader<C>> lb(C::NT);
-        std::vector<Math> mth(C::NT);
-        for (int tid = 0; tid < C::NT; ++tid) {
-          la[size_t(tid)].setup(gp, t, tid);
-          lb[size_t(tid)].setup(tid);
-          mth[size_t(tid)].init(tid);
-        }
-        if (t.nk > 0) {
-          const KTile k0 = decode_k_tile(0, t.pw.taps, t.chunks, C::BK);
-          for (int tid = 0; tid < C::NT; ++tid) {
-            la[size_t(tid)].load(gp, t, k0);
-            lb[size_t(tid)].load(gp, t, k0);
-          }
-        }
-        for (int kt = 0; kt < t.nk; ++kt) {
-          const int buf = kt & 1;
-          S* as = smem_a.data() + buf * C::A_STAGE;
-          S* bs = smem_b.data() + buf * C::B_STAGE;
-          std::fill(as, as + C::A_STAGE, poison);
-          std::fill(bs, bs + C::B_STAGE, poison);
-          for (int tid = 0; tid < C::NT; ++tid) {
-            la[size_t(tid)].store(as);
-            lb[size_t(tid)].store(bs);
-          }
-          // __syncthreads()
-          if (kt + 1 < t.nk) {
-            const KTile kn = decode_k_tile(kt + 1, t.pw.taps, t.chunks, C::BK);
-            for (int tid = 0; tid < C::NT; ++tid) {
-              la[size_t(tid)].load(gp, t, kn);
-              lb[size_t(tid)].load(gp, t, kn);
-            }
-          }
-          if constexpr (C::engine == Engine::simt) {
-            for (int tid = 0; tid < C::NT; ++tid) mth[size_t(tid)].compute(as, bs);
-          } else {
-            emulate_tc_stage<C>(mth, as, bs);
-          }
-        }
-        for (int tid = 0; tid < C::NT; ++tid) store_tile<C>(gp, t, mth[size_t(tid)]);
       }
+}
+
+// The real kernel of configuration C through its production launch (launch_gemm: tile counts,
+// grid, block, shared memory), on the CPU runtime.
+template <class C>
+void run_gemm_kernel(const pg::GemmParams& gp, GemmCoverage& cov) {
+  count_coverage<C>(gp, cov);
+  launch_gemm<C>(gp, nullptr);
 }
 
 // Host copies of the operands in T and layout L, with NaN guard zones around x and w so that an
@@ -558,18 +441,18 @@ std::vector<double> to_double(const std::vector<T>& v) {
   return o;
 }
 
-// Runs `emulate` (a kernel emulation writing y in layout L) and compares with ref::direct exactly
+// Runs `run` (a kernel launch writing y in layout L) and compares with ref::direct exactly
 // (the data are small integers: every product and sum is exact in fp32, and the outputs are
 // representable in T).
-template <typename T, Layout L, class Emulate>
-void check_emulation(const Problem& p, const Operands& ops, Emulate emulate, const std::string& what) {
+template <typename T, Layout L, class Run>
+void check_kernel(const Problem& p, const Operands& ops, Run run, const std::string& what) {
   const std::vector<double> want = reference(p, ops);
   const bool nhwc = L == Layout::nhwc;
   const Guarded<T> x(nhwc ? x_to_nhwc(p, ops.x) : ops.x);
   const Guarded<T> w(nhwc ? w_to_krsc(p, ops.w) : ops.w);
   const Guarded<T> bias(ops.bias);
   std::vector<T> y(size_t(p.y_elems()), from_float<T>(std::numeric_limits<float>::quiet_NaN()));
-  emulate(make_conv_dims(p), x.data(), w.data(), p.has_bias ? bias.data() : nullptr, y.data());
+  run(make_conv_dims(p), x.data(), w.data(), p.has_bias ? bias.data() : nullptr, y.data());
   std::vector<double> got = to_double(y);
   if (nhwc) got = y_nhwc_to_nchw(p, got);
   for (size_t e = 0; e < want.size(); ++e)
@@ -587,9 +470,9 @@ void check_gemm_config(uint64_t seed, int problems) {
   Rng r(seed);
   GenOpts o;
   o.max_groups = 2;
-  o.max_n = 3;
-  o.max_hw = 12;
-  o.max_k = 6;
+  o.max_n = 2;
+  o.max_hw = 8;  // every block runs one fiber per thread on the CPU runtime
+  o.max_k = 5;
   o.max_stride = 4;
   o.max_dil = 2;
   o.max_pad = 3;
@@ -634,22 +517,10 @@ void check_gemm_config(uint64_t seed, int problems) {
     }
     const Operands ops =
         make_operands(p, [&] { return double(small_int(r, wide ? 3 : 1)); });
-    check_emulation<T, C::layout>(
+    check_kernel<T, C::layout>(
         p, ops,
         [&](const ConvDims& d, const T* x, const T* w, const T* b, T* y) {
-          pg::GemmParams gp{};
-          gp.d = d;
-          gp.phases_w = phase_count(d.dw);
-          gp.z_count = phase_count(d.dh) * gp.phases_w * d.groups;
-          gp.x = x;
-          gp.w = w;
-          gp.bias = b;
-          gp.y = y;
-          gp.bias_div = 1;
-          gp.bias_mod = d.c_out;
-          const int64_t max_pixels = int64_t(d.n) * ((d.h_out - 1) / d.dh.stride + 1) *
-                                     ((d.w_out - 1) / d.dw.stride + 1);
-          emulate_gemm_kernel<C>(gp, max_pixels, cov);
+          run_gemm_kernel<C>(gemm_params(d, x, w, b, y, 1, d.c_out), cov);
         },
         what);
     if (::testing::Test::HasFatalFailure()) return;
@@ -688,34 +559,34 @@ void check_all_tiles(uint64_t seed, int problems) {
   }
 }
 
-constexpr int kBlockProblems = 10;
+constexpr int kBlockProblems = 6;
 
-TEST(PhaseGemmBlockEmulation, SimtFp32Nchw) {
+TEST(PhaseGemmKernels, SimtFp32Nchw) {
   check_all_tiles<float, Engine::simt, Layout::nchw>(100, kBlockProblems);
 }
-TEST(PhaseGemmBlockEmulation, SimtFp32Nhwc) {
+TEST(PhaseGemmKernels, SimtFp32Nhwc) {
   check_all_tiles<float, Engine::simt, Layout::nhwc>(200, kBlockProblems);
 }
-TEST(PhaseGemmBlockEmulation, TensorCoreTf32Nchw) {
+TEST(PhaseGemmKernels, TensorCoreTf32Nchw) {
   check_all_tiles<float, Engine::tc, Layout::nchw>(300, kBlockProblems);
 }
-TEST(PhaseGemmBlockEmulation, TensorCoreTf32Nhwc) {
+TEST(PhaseGemmKernels, TensorCoreTf32Nhwc) {
   check_all_tiles<float, Engine::tc, Layout::nhwc>(400, kBlockProblems);
 }
-TEST(PhaseGemmBlockEmulation, TensorCoreFp16Nchw) {
+TEST(PhaseGemmKernels, TensorCoreFp16Nchw) {
   check_all_tiles<__half, Engine::tc, Layout::nchw>(500, kBlockProblems);
 }
-TEST(PhaseGemmBlockEmulation, TensorCoreFp16Nhwc) {
+TEST(PhaseGemmKernels, TensorCoreFp16Nhwc) {
   check_all_tiles<__half, Engine::tc, Layout::nhwc>(600, kBlockProblems);
 }
-TEST(PhaseGemmBlockEmulation, TensorCoreBf16Nchw) {
+TEST(PhaseGemmKernels, TensorCoreBf16Nchw) {
   check_all_tiles<__nv_bfloat16, Engine::tc, Layout::nchw>(700, kBlockProblems);
 }
-TEST(PhaseGemmBlockEmulation, TensorCoreBf16Nhwc) {
+TEST(PhaseGemmKernels, TensorCoreBf16Nhwc) {
   check_all_tiles<__nv_bfloat16, Engine::tc, Layout::nhwc>(800, kBlockProblems);
 }
 
-// ---- (5) The direct kernel, emulated -----------------------------------------------------------
+// ---- (5) The direct kernel, every CO, on the CPU runtime -----------------------------------------
 
 template <typename T, Layout L, int CO>
 void check_direct(uint64_t seed, int problems) {
@@ -730,19 +601,15 @@ void check_direct(uint64_t seed, int problems) {
   for (int i = 0; i < problems; ++i) {
     const Problem p = random_problem(r, o);
     const Operands ops = make_operands(p, [&] { return double(small_int(r, wide ? 3 : 1)); });
-    check_emulation<T, L>(
+    check_kernel<T, L>(
         p, ops,
         [&](const ConvDims& d, const T* x, const T* w, const T* b, T* y) {
-          DirectParams dp{d, phase_count(d.dw), phase_count(d.dh) * phase_count(d.dw) * d.groups,
-                          (d.cog + CO - 1) / CO, x, w, b, y, 1, d.c_out};
+          const DirectParams dp = direct_params(d, x, w, b, y, 1, d.c_out);
           for (int z = 0; z < dp.z_count; ++z) {
             const PhaseGroup pz = decode_phase_group(z, dp.phases_w, d.groups);
-            const PhaseDim ph = phase_dim(pz.fh, d.dh), pw = phase_dim(pz.fw, d.dw);
-            (window_usable(pw) ? window : generic)++;
-            for (int cc = 0; cc < dp.co_chunks; ++cc)
-              for (int task = 0; task < direct_tasks(d, ph, pw); ++task)
-                direct_outputs<T, L, CO>(dp, ph, pw, pz.g, task, cc * CO);
+            (window_usable(phase_dim(pz.fw, d.dw)) ? window : generic)++;
           }
+          launch_direct_co<T, L, CO>(dp, nullptr);
         },
         std::string("direct co") + std::to_string(CO) + " " + to_string(L));
     if (::testing::Test::HasFatalFailure()) return;
@@ -759,15 +626,15 @@ void check_direct_all(uint64_t seed) {
   check_direct<T, L, 8>(seed + 3, 40);
 }
 
-TEST(PhaseGemmDirectEmulation, Fp32) {
+TEST(PhaseGemmDirectKernel, Fp32) {
   check_direct_all<float, Layout::nchw>(900);
   check_direct_all<float, Layout::nhwc>(910);
 }
-TEST(PhaseGemmDirectEmulation, Fp16) {
+TEST(PhaseGemmDirectKernel, Fp16) {
   check_direct_all<__half, Layout::nchw>(920);
   check_direct_all<__half, Layout::nhwc>(930);
 }
-TEST(PhaseGemmDirectEmulation, Bf16) {
+TEST(PhaseGemmDirectKernel, Bf16) {
   check_direct_all<__nv_bfloat16, Layout::nchw>(940);
   check_direct_all<__nv_bfloat16, Layout::nhwc>(950);
 }
@@ -775,38 +642,19 @@ TEST(PhaseGemmDirectEmulation, Bf16) {
 // ---- (6) 1x1 inputs lowered to a plain GEMM ----------------------------------------------------
 
 template <class C>
-void run_gemm_emulation(const ConvDims& d, const void* x, const void* w, const void* b, void* y,
-                        int bias_div, int bias_mod) {
-  pg::GemmParams gp{};
-  gp.d = d;
-  gp.phases_w = phase_count(d.dw);
-  gp.z_count = phase_count(d.dh) * gp.phases_w * d.groups;
-  gp.x = x;
-  gp.w = w;
-  gp.bias = b;
-  gp.y = y;
-  gp.bias_div = bias_div;
-  gp.bias_mod = bias_mod;
-  GemmCoverage cov;
-  emulate_gemm_kernel<C>(gp, max_phase_pixels(d), cov);
+void run_gemm_lowered(const ConvDims& d, const void* x, const void* w, const void* b, void* y,
+                      int bias_div, int bias_mod) {
+  launch_gemm<C>(gemm_params(d, x, w, b, y, bias_div, bias_mod), nullptr);
 }
 
 template <typename T, Layout L, int CO>
-void run_direct_emulation(const ConvDims& d, const void* x, const void* w, const void* b, void* y,
-                          int bias_div, int bias_mod) {
-  const DirectParams dp{d, phase_count(d.dw), phase_count(d.dh) * phase_count(d.dw) * d.groups,
-                        (d.cog + CO - 1) / CO, x, w, b, y, bias_div, bias_mod};
-  for (int z = 0; z < dp.z_count; ++z) {
-    const PhaseGroup pz = decode_phase_group(z, dp.phases_w, d.groups);
-    const PhaseDim ph = phase_dim(pz.fh, d.dh), pw = phase_dim(pz.fw, d.dw);
-    for (int cc = 0; cc < dp.co_chunks; ++cc)
-      for (int task = 0; task < direct_tasks(d, ph, pw); ++task)
-        direct_outputs<T, L, CO>(dp, ph, pw, pz.g, task, cc * CO);
-  }
+void run_direct_lowered(const ConvDims& d, const void* x, const void* w, const void* b, void* y,
+                        int bias_div, int bias_mod) {
+  launch_direct_co<T, L, CO>(direct_params(d, x, w, b, y, bias_div, bias_mod), nullptr);
 }
 
-// Emulates the lowered problem with one GEMM configuration and the direct kernel, in layout L,
-// and compares with the reference of the original problem.
+// Runs the lowered problem through one GEMM configuration and the direct kernel (real kernels, CPU
+// runtime), in layout L, and compares with the reference of the original problem.
 template <typename T, Engine E, Layout L>
 void check_lowering(uint64_t seed) {
   Rng r(seed);
@@ -838,16 +686,16 @@ void check_lowering(uint64_t seed) {
     const Operands ops = make_operands(p, [&] { return double(small_int(r, wide ? 3 : 1)); });
     using Cfg = std::conditional_t<E == Engine::simt, GemmCfg<T, E, L, 64, 64, 4, 4, 1, 1>,
                                    GemmCfg<T, E, L, 128, 32, 4, 1, 1, 1>>;
-    check_emulation<T, L>(
+    check_kernel<T, L>(
         p, ops,
         [&](const ConvDims&, const T* x, const T* w, const T* b, T* y) {
-          run_gemm_emulation<Cfg>(dl, x, w, b, y, lw.bias_div, lw.bias_mod);
+          run_gemm_lowered<Cfg>(dl, x, w, b, y, lw.bias_div, lw.bias_mod);
         },
         "lowered gemm");
-    check_emulation<T, L>(
+    check_kernel<T, L>(
         p, ops,
         [&](const ConvDims&, const T* x, const T* w, const T* b, T* y) {
-          run_direct_emulation<T, L, 4>(dl, x, w, b, y, lw.bias_div, lw.bias_mod);
+          run_direct_lowered<T, L, 4>(dl, x, w, b, y, lw.bias_div, lw.bias_mod);
         },
         "lowered direct");
     if (::testing::Test::HasFatalFailure()) return;

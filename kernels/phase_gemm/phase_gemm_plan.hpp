@@ -61,6 +61,38 @@ inline int64_t max_phase_pixels(const ConvDims& d) {
   return int64_t(d.n) * ((d.h_out - 1) / d.dh.stride + 1) * ((d.w_out - 1) / d.dw.stride + 1);
 }
 
+// The GEMM kernel's tile counts, the extent of its grid x and y before clamping: m-tiles cover the
+// largest phase (smaller phases skip the excess), n-tiles the output channels of a group.
+struct GemmTiles {
+  int m_tiles, n_tiles;
+};
+inline GemmTiles gemm_tiles(const ConvDims& d, int bm, int bn) {
+  return {int(ceil_div64(max_phase_pixels(d), bm)), int(ceil_div64(d.cog, bn))};
+}
+
+// The direct kernel's work: tasks (kDirectR outputs of a phase row) of the largest phase, and
+// chunks of co output channels.
+inline int64_t direct_max_tasks(const ConvDims& d) {
+  return int64_t(d.n) * ((d.h_out - 1) / d.dh.stride + 1) *
+         ceil_div64((d.w_out - 1) / d.dw.stride + 1, kDirectR);
+}
+inline int direct_co_chunks(const ConvDims& d, int co) { return int(ceil_div64(d.cog, co)); }
+
+// Kernel parameters of a (lowered) problem; the launch code fills in the tile and chunk counts.
+// One launch covers every phase and group: z = phase*groups + g (<= y elements < 2^31).
+inline GemmParams gemm_params(const ConvDims& d, const void* x, const void* w, const void* bias,
+                              void* y, int bias_div, int bias_mod) {
+  const int phases_w = phase_count(d.dw);
+  return GemmParams{d, phases_w, phase_count(d.dh) * phases_w * d.groups, 0, 0, x, w, bias,
+                    y, bias_div, bias_mod};
+}
+inline DirectParams direct_params(const ConvDims& d, const void* x, const void* w,
+                                  const void* bias, void* y, int bias_div, int bias_mod) {
+  const int phases_w = phase_count(d.dw);
+  return DirectParams{d, phases_w, phase_count(d.dh) * phases_w * d.groups, 0, x, w, bias,
+                      y, bias_div, bias_mod};
+}
+
 // Block tiles of one configuration over all phases and groups.
 inline int64_t count_tiles(const ConvDims& d, int bm, int bn) {
   const int ph = phase_count(d.dh), pw = phase_count(d.dw);
@@ -115,6 +147,11 @@ inline Plan make_plan(const Problem& p, const Config& cfg, int sms) {
   plan.vec_a = cfg.layout == Layout::nhwc && d.cig % v == 0;
   plan.vec_b = cfg.layout == Layout::nhwc && d.cog % v == 0;
   return plan;
+}
+
+// What prepare() decides for a problem: the plan of its lowered form.
+inline Plan plan_problem(const Problem& p, const Config& cfg, int sms) {
+  return make_plan(lower_problem(p, cfg.layout).p, cfg, sms);
 }
 
 // The algo() string, e.g. "tc_bf16 128x128x32 nhwc vecA vecB" or "direct_fp32 co1 r4 nchw".

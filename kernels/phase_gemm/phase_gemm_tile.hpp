@@ -1,7 +1,9 @@
 // The per-thread pieces of the phase_gemm kernels, written as __host__ __device__ code so that the
 // CPU tests run the very loaders, SIMT inner product, epilogues and direct-path loops the GPU runs
-// (tests/test_phase_gemm.cpp emulates whole thread blocks with them). Only the mma.sync call itself
-// and the __global__ drivers live in kernels/phase_gemm/phase_gemm.cu.
+// (tests/test_phase_gemm.cpp checks them in isolation). The mma.sync call and the __global__
+// drivers live in kernels/phase_gemm/phase_gemm_kernel.cuh. Compiled for the tests' CPU runtime
+// (TCONV_CPU_CUDA), loads go through its alignment-checked __ldg and 16-byte shared reads, as the
+// device would fault on a misaligned one.
 //
 // Block tile: BM output pixels (GEMM rows) x BN output channels x BK input channels of one tap.
 // Shared memory holds one A and one B stage per buffer, double buffered through registers: while
@@ -17,9 +19,12 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
+// First: it decides between the device and the CPU runtime (TCONV_CPU_CUDA, TCONV_KERNEL_NS).
+#include "kernels/common/launch.cuh"
 #include "kernels/phase_gemm/phase_gemm_math.hpp"
 
 // Full unrolling matters on the device (register arrays indexed by loop counters); the host
@@ -31,6 +36,8 @@
 #endif
 
 namespace tconv::pg {
+// The device and the CPU-runtime builds differ in their loads: never one symbol for both.
+inline namespace TCONV_KERNEL_NS {
 
 // ---- Element conversions and loads -------------------------------------------------------------
 
@@ -70,7 +77,7 @@ TCONV_HD float round_tf32(float v) {
 
 template <typename T>
 TCONV_HD T load_scalar(const T* p) {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(TCONV_CPU_CUDA)
   return __ldg(p);
 #else
   return *p;
@@ -81,13 +88,13 @@ TCONV_HD T load_scalar(const T* p) {
 // base pointer and the channel counts at run time before choosing a vector configuration).
 template <int V, typename T>
 TCONV_HD void load_vec(const T* p, T (&out)[V]) {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(TCONV_CPU_CUDA)
   if constexpr (V * sizeof(T) == 16) {
     const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
-    memcpy(out, &v, 16);
+    memcpy(static_cast<void*>(out), &v, 16);
   } else if constexpr (V * sizeof(T) == 8) {
     const uint2 v = __ldg(reinterpret_cast<const uint2*>(p));
-    memcpy(out, &v, 8);
+    memcpy(static_cast<void*>(out), &v, 8);
   } else {
     for (int i = 0; i < V; ++i) out[i] = __ldg(p + i);
   }
@@ -96,10 +103,10 @@ TCONV_HD void load_vec(const T* p, T (&out)[V]) {
 #endif
 }
 
-// a*b + c: one fused instruction on the device; the host emulation in the tests uses data whose
-// products and sums are exact in fp32, so the rounding difference never shows there.
+// a*b + c, fused as on the device (the CPU runtime too, so its rounding is the device's); plain
+// host code (no runtime) rounds twice.
 TCONV_HD float mad(float a, float b, float c) {
-#if defined(__CUDA_ARCH__)
+#if defined(__CUDA_ARCH__) || defined(TCONV_CPU_CUDA)
   return fmaf(a, b, c);
 #else
   return a * b + c;
@@ -110,6 +117,12 @@ TCONV_HD float mad(float a, float b, float c) {
 TCONV_HD void load4(const float* p, float* out) {
 #if defined(__CUDA_ARCH__)
   const float4 v = *reinterpret_cast<const float4*>(p);
+  out[0] = v.x;
+  out[1] = v.y;
+  out[2] = v.z;
+  out[3] = v.w;
+#elif defined(TCONV_CPU_CUDA)
+  const float4 v = ::cpu_cuda::load_vec<float4>(p);
   out[0] = v.x;
   out[1] = v.y;
   out[2] = v.z;
@@ -578,4 +591,5 @@ TCONV_HD void direct_outputs(const DirectParams& p, const PhaseDim& ph, const Ph
   }
 }
 
+}  // namespace TCONV_KERNEL_NS
 }  // namespace tconv::pg

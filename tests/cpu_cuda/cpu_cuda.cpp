@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -37,6 +38,7 @@ namespace {
 // ASan's stack frames are several times larger; 256 KiB is far above what a kernel thread uses.
 constexpr size_t kStackBytes = size_t(256) << 10;
 constexpr size_t kMaxStaticShared = size_t(48) << 10;
+constexpr size_t kWarpScratchBytes = 8192;  // zeroed when a block starts
 
 enum class Wait { none, block, warp, done };
 
@@ -59,6 +61,7 @@ struct Scheduler {
   std::vector<int> runnable;
   int live = 0, block_arrived = 0;
   std::vector<int> warp_live, warp_arrived;
+  std::vector<std::vector<unsigned char>> warp_scratch;  // fixed size: pointers stay valid
   std::mt19937_64 rng{1};
   std::string failure;
   LaunchRecord record;
@@ -146,6 +149,7 @@ void run_block(size_t nthreads) {
   s.block_arrived = 0;
   std::fill(s.warp_arrived.begin(), s.warp_arrived.end(), 0);
   std::fill(s.warp_live.begin(), s.warp_live.end(), 0);
+  for (std::vector<unsigned char>& w : s.warp_scratch) std::fill(w.begin(), w.end(), 0);
   for (size_t i = 0; i < nthreads; ++i) {
     Fiber& f = s.fibers[i];
     f.wait = Wait::none;
@@ -197,6 +201,23 @@ void syncthreads() {
   switch_to_main(f, false);
 }
 
+int lane_id() {
+  const ThreadState& t = sched().running->state;
+  return int(((t.thread_idx.z * t.block_dim.y + t.thread_idx.y) * t.block_dim.x + t.thread_idx.x) %
+             32);
+}
+
+void* warp_scratch(size_t bytes) {
+  Scheduler& s = sched();
+  std::vector<unsigned char>& w = s.warp_scratch[size_t(warp_of(*s.running))];
+  if (bytes > w.size()) {  // a model asking for more is a bug of the runtime itself
+    std::fprintf(stderr, "cpu_cuda: warp_scratch: %zu bytes asked, %zu available\n", bytes,
+                 w.size());
+    std::abort();
+  }
+  return w.data();
+}
+
 void syncwarp() {
   Scheduler& s = sched();
   Fiber& f = *s.running;
@@ -235,6 +256,7 @@ void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<vo
   }
   s.warp_live.assign((nthreads + 31) / 32, 0);
   s.warp_arrived.assign((nthreads + 31) / 32, 0);
+  s.warp_scratch.assign((nthreads + 31) / 32, std::vector<unsigned char>(kWarpScratchBytes));
   s.body = &body;
   for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by)

@@ -10,6 +10,8 @@
 //   __syncthreads() a real barrier; between barriers the block's threads run in a seeded random
 //                   order, so a missing barrier lets a thread read a half-written tile
 //   __syncwarp()/warp_sync()  the same among the 32 lanes of a warp (the mma model's exchange)
+//   mma.sync        a warp-collective model from the PTX fragment tables (mma_sync.hpp): lanes
+//                   exchange registers through per-warp scratch between two warp barriers
 //   atomicAdd       a plain add (one OS thread runs everything)
 //   __ldg of 16-byte vectors asserts 16-byte alignment, as the hardware would fault
 // Launch limits (1024 threads a block, grid.y/z <= 65535; not yet the shared-memory size) are checked;
@@ -166,3 +168,5 @@ inline void memset_async(void* p, int value, size_t bytes, cudaStream_t) {
 
 }  // namespace cpu_run
 }  // namespace tconv
+
+#include "tests/cpu_cuda/mma_sync.hpp"

@@ -1,0 +1,297 @@
+// phase_gemm's __global__ kernels (the GEMM kernel with its SIMT and mma.sync engines, the direct
+// kernel) and all of their launch code, down to the one entry point phase_gemm_launch() that
+// PhaseGemm::run calls. Included by phase_gemm.cu and, compiled as C++ on the CPU runtime of
+// tests/cpu_cuda, by the tests, which therefore run these very kernels with the grid, block and
+// shared-memory sizes the GPU gets (kernels/phase_gemm/phase_gemm.cu has the algorithm's notes).
+#pragma once
+
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "kernels/common/launch.cuh"
+#include "kernels/common/implementation.hpp"
+#include "kernels/phase_gemm/phase_gemm_plan.hpp"
+#include "kernels/phase_gemm/phase_gemm_tile.hpp"
+
+namespace tconv {
+inline namespace TCONV_KERNEL_NS {
+
+using pg::Engine;
+
+// ---- mma.sync ----------------------------------------------------------------------------------
+
+template <typename S>
+__device__ __forceinline__ uint32_t smem_u32(const S* p) {
+#if !defined(TCONV_CPU_CUDA)
+  if constexpr (sizeof(S) == 4)
+    return __float_as_uint(*p);
+  else
+    return *reinterpret_cast<const uint32_t*>(p);  // two k-consecutive 16-bit elements
+#else
+  // The CPU runtime: the same bytes, with the 4-byte alignment the 32-bit shared load needs.
+  ::cpu_cuda::check_aligned(p, 4, "mma fragment load");
+  uint32_t v;
+  std::memcpy(&v, static_cast<const void*>(p), 4);
+  return v;
+#endif
+}
+
+template <typename T>
+__device__ __forceinline__ void mma(float& c0, float& c1, float& c2, float& c3,
+                                    const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  if constexpr (std::is_same_v<T, float>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+        "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c0), "+f"(c1), "+f"(c2), "+f"(c3)
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+  } else if constexpr (std::is_same_v<T, __half>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+        "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c0), "+f"(c1), "+f"(c2), "+f"(c3)
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+        "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c0), "+f"(c1), "+f"(c2), "+f"(c3)
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+  }
+#elif defined(__CUDA_ARCH__)
+  // prepare() never selects the tensor-core path below sm_80; fail loudly if it ever runs.
+  (void)c0, (void)c1, (void)c2, (void)c3, (void)a, (void)b;
+  __trap();
+#elif defined(TCONV_CPU_CUDA)
+  // The tests' CPU runtime: the same warp-collective instruction, modelled from the PTX fragment
+  // tables (tests/cpu_cuda/mma_sync.hpp).
+  ::cpu_cuda::mma_sync<T>(c0, c1, c2, c3, a, b);
+#else
+  (void)c0, (void)c1, (void)c2, (void)c3, (void)a, (void)b;
+#endif
+}
+
+// One stage of the warp tile: BK/KS instruction steps, MI x NI instructions each.
+template <class C>
+__device__ __forceinline__ void tc_compute(pg::TcGeometry<C>& geo, const typename C::S* As,
+                                           const typename C::S* Bs) {
+  using G = pg::TcGeometry<C>;
+TCONV_PG_UNROLL
+  for (int kk = 0; kk < C::BK; kk += G::KS) {
+    uint32_t a[G::MI][4], b[G::NI][2];
+TCONV_PG_UNROLL
+    for (int mi = 0; mi < G::MI; ++mi)
+TCONV_PG_UNROLL
+      for (int r = 0; r < 4; ++r) a[mi][r] = smem_u32(As + geo.a_frag(mi, r, kk));
+TCONV_PG_UNROLL
+    for (int ni = 0; ni < G::NI; ++ni)
+TCONV_PG_UNROLL
+      for (int r = 0; r < 2; ++r) b[ni][r] = smem_u32(Bs + geo.b_frag(ni, r, kk));
+TCONV_PG_UNROLL
+    for (int mi = 0; mi < G::MI; ++mi)
+TCONV_PG_UNROLL
+      for (int ni = 0; ni < G::NI; ++ni)
+        mma<typename C::T>(geo.acc[2 * mi][2 * ni], geo.acc[2 * mi][2 * ni + 1],
+                           geo.acc[2 * mi + 1][2 * ni], geo.acc[2 * mi + 1][2 * ni + 1], a[mi],
+                           b[ni]);
+  }
+}
+
+// ---- The GEMM kernel ---------------------------------------------------------------------------
+// Grid: x = m-tiles (sized for the largest phase; smaller phases skip the excess), y = n-tiles,
+// z = phase*groups + g; all three grid-stride so that any problem fits the launch limits.
+// Per tile: registers hold the next stage's global loads while the block computes on the current
+// shared stage; one __syncthreads per stage suffices with two buffers (a buffer is rewritten only
+// after every thread passed the barrier that follows its last read).
+template <class C>
+__global__ void __launch_bounds__(C::NT) phase_gemm_kernel(const pg::GemmParams p) {
+  using S = typename C::S;
+  using Math = std::conditional_t<C::engine == Engine::simt, pg::SimtMath<C>, pg::TcGeometry<C>>;
+  __shared__ __align__(16) S smem_a[2][C::A_STAGE];
+  __shared__ __align__(16) S smem_b[2][C::B_STAGE];
+  const int tid = int(threadIdx.x);
+
+  for (int z = int(blockIdx.z); z < p.z_count; z += int(gridDim.z))
+    for (int nt = int(blockIdx.y); nt < p.n_tiles; nt += int(gridDim.y))
+      for (int mt = int(blockIdx.x); mt < p.m_tiles; mt += int(gridDim.x)) {
+        const pg::TileCtx t = pg::make_tile_ctx(p, z, mt, nt, C::BM, C::BN, C::BK);
+        if (!t.active) continue;  // block-uniform
+        pg::ALoader<C> la;
+        pg::BLoader<C> lb;
+        Math mth;
+        la.setup(p, t, tid);
+        lb.setup(tid);
+        mth.init(tid);
+        if (t.nk > 0) {
+          const pg::KTile k0 = pg::decode_k_tile(0, t.pw.taps, t.chunks, C::BK);
+          la.load(p, t, k0);
+          lb.load(p, t, k0);
+        }
+        for (int kt = 0; kt < t.nk; ++kt) {
+          const int buf = kt & 1;
+          la.store(smem_a[buf]);
+          lb.store(smem_b[buf]);
+          __syncthreads();
+          if (kt + 1 < t.nk) {
+            const pg::KTile kn = pg::decode_k_tile(kt + 1, t.pw.taps, t.chunks, C::BK);
+            la.load(p, t, kn);
+            lb.load(p, t, kn);
+          }
+          if constexpr (C::engine == Engine::simt)
+            mth.compute(smem_a[buf], smem_b[buf]);
+          else
+            tc_compute<C>(mth, smem_a[buf], smem_b[buf]);
+        }
+        pg::store_tile<C>(p, t, mth);
+        __syncthreads();  // the next tile's first store must not overtake this tile's last reads
+      }
+}
+
+// ---- The direct kernel -------------------------------------------------------------------------
+// Grid: x = output tasks of the largest phase (kDirectR outputs each), y = chunks of CO output
+// channels, z = phase*groups + g. No shared memory: the weights a warp reads are warp-uniform
+// (broadcast loads), the inputs come through a register window (phase_gemm_tile.hpp).
+constexpr int kDirectThreads = 128;
+
+template <typename T, Layout L, int CO>
+__global__ void __launch_bounds__(kDirectThreads) phase_direct_kernel(const pg::DirectParams p) {
+  for (int z = int(blockIdx.z); z < p.z_count; z += int(gridDim.z)) {
+    const pg::PhaseGroup pz = pg::decode_phase_group(z, p.phases_w, p.d.groups);
+    const pg::PhaseDim ph = pg::phase_dim(pz.fh, p.d.dh);
+    const pg::PhaseDim pw = pg::phase_dim(pz.fw, p.d.dw);
+    const int64_t tasks = pg::direct_tasks(p.d, ph, pw);
+    for (int cc = int(blockIdx.y); cc < p.co_chunks; cc += int(gridDim.y))
+      for (int64_t task = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; task < tasks;
+           task += int64_t(gridDim.x) * blockDim.x)
+        pg::direct_outputs<T, L, CO>(p, ph, pw, pz.g, int(task), cc * CO);
+  }
+}
+
+// ---- Host side ---------------------------------------------------------------------------------
+
+inline dim3 clamp_grid(int64_t x, int64_t y, int64_t z) {
+  auto c = [](int64_t v, int64_t hi) { return unsigned(v < 1 ? 1 : (v > hi ? hi : v)); };
+  return dim3(c(x, INT_MAX), c(y, 65535), c(z, 65535));
+}
+
+// launch_tile's switch and pg::kTiles (the plan's tile indices) must agree.
+static_assert(pg::kTiles[0].bm == 128 && pg::kTiles[0].bn == 128, "tile 0");
+static_assert(pg::kTiles[1].bm == 128 && pg::kTiles[1].bn == 64, "tile 1");
+static_assert(pg::kTiles[2].bm == 64 && pg::kTiles[2].bn == 64, "tile 2");
+static_assert(pg::kTiles[3].bm == 128 && pg::kTiles[3].bn == 32, "tile 3");
+
+template <class C>
+void launch_gemm(pg::GemmParams gp, cudaStream_t s) {
+  const pg::GemmTiles tiles = pg::gemm_tiles(gp.d, C::BM, C::BN);
+  gp.m_tiles = tiles.m_tiles;
+  gp.n_tiles = tiles.n_tiles;
+  const dim3 grid = clamp_grid(gp.m_tiles, gp.n_tiles, gp.z_count);
+  launch(phase_gemm_kernel<C>, grid, dim3(C::NT), 0, s, gp);
+}
+
+template <typename T, Engine E, Layout L, int BM, int BN, int P, int Q>
+void launch_vec(bool va, bool vb, const pg::GemmParams& gp, cudaStream_t s) {
+  constexpr int V = int(16 / sizeof(T));
+  if constexpr (L == Layout::nhwc) {
+    if (va && vb) return launch_gemm<pg::GemmCfg<T, E, L, BM, BN, P, Q, V, V>>(gp, s);
+    if (va) return launch_gemm<pg::GemmCfg<T, E, L, BM, BN, P, Q, V, 1>>(gp, s);
+  }
+  (void)va, (void)vb;
+  launch_gemm<pg::GemmCfg<T, E, L, BM, BN, P, Q, 1, 1>>(gp, s);
+}
+
+// Tile index -> configuration. SIMT: P x Q outputs per thread; tc: P x Q warps.
+template <typename T, Engine E, Layout L>
+void launch_tile(int tile, bool va, bool vb, const pg::GemmParams& gp, cudaStream_t s) {
+  if constexpr (E == Engine::simt) {
+    switch (tile) {
+      case 0: return launch_vec<T, E, L, 128, 128, 8, 8>(va, vb, gp, s);  // 256 thr
+      case 1: return launch_vec<T, E, L, 128, 64, 8, 4>(va, vb, gp, s);   // 256 thr
+      case 2: return launch_vec<T, E, L, 64, 64, 4, 4>(va, vb, gp, s);    // 256 thr
+      default: return launch_vec<T, E, L, 128, 32, 8, 4>(va, vb, gp, s);  // 128 thr
+    }
+  } else {
+    switch (tile) {
+      case 0: return launch_vec<T, E, L, 128, 128, 2, 4>(va, vb, gp, s);  // 8 warps
+      case 1: return launch_vec<T, E, L, 128, 64, 2, 2>(va, vb, gp, s);   // 4 warps
+      case 2: return launch_vec<T, E, L, 64, 64, 2, 2>(va, vb, gp, s);    // 4 warps
+      default: return launch_vec<T, E, L, 128, 32, 4, 1>(va, vb, gp, s);  // 4 warps
+    }
+  }
+}
+
+template <typename T, Layout L, int CO>
+void launch_direct_co(const pg::DirectParams& dp, cudaStream_t s) {
+  pg::DirectParams p = dp;
+  p.co_chunks = pg::direct_co_chunks(p.d, CO);
+  const dim3 grid = clamp_grid(pg::ceil_div64(pg::direct_max_tasks(p.d), kDirectThreads),
+                               p.co_chunks, p.z_count);
+  launch(phase_direct_kernel<T, L, CO>, grid, dim3(kDirectThreads), 0, s, p);
+}
+
+template <typename T, Layout L>
+void launch_direct(int co, const pg::DirectParams& dp, cudaStream_t s) {
+  switch (co) {
+    case 1: return launch_direct_co<T, L, 1>(dp, s);
+    case 2: return launch_direct_co<T, L, 2>(dp, s);
+    case 4: return launch_direct_co<T, L, 4>(dp, s);
+    default: return launch_direct_co<T, L, 8>(dp, s);
+  }
+}
+
+inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+// Runs problem p (the original, unlowered problem) with the plan prepare() made for it
+// (pg::plan_problem): the lowering, the kernel parameters, the dtype/layout/tile dispatch and the
+// launch. Vector loads are used only where the plan allows them and the pointers are aligned.
+inline void phase_gemm_launch(cudaStream_t s, const pg::Plan& plan, const Problem& p,
+                              const Config& cfg, const Tensors& t) {
+  const pg::Lowering lw = pg::lower_problem(p, cfg.layout);
+  const pg::ConvDims d = pg::make_conv_dims(lw.p);
+  const void* bias = p.has_bias ? t.bias : nullptr;
+  const bool nchw = cfg.layout == Layout::nchw;
+  if (plan.direct) {
+    const pg::DirectParams dp =
+        pg::direct_params(d, t.x, t.w, bias, t.y, lw.bias_div, lw.bias_mod);
+    switch (cfg.dtype) {
+      case DType::fp16:
+        return nchw ? launch_direct<__half, Layout::nchw>(plan.co, dp, s)
+                    : launch_direct<__half, Layout::nhwc>(plan.co, dp, s);
+      case DType::bf16:
+        return nchw ? launch_direct<__nv_bfloat16, Layout::nchw>(plan.co, dp, s)
+                    : launch_direct<__nv_bfloat16, Layout::nhwc>(plan.co, dp, s);
+      case DType::fp32:
+      case DType::tf32:
+        return nchw ? launch_direct<float, Layout::nchw>(plan.co, dp, s)
+                    : launch_direct<float, Layout::nhwc>(plan.co, dp, s);
+      default:
+        throw Error("phase_gemm: dtype " + std::string(to_string(cfg.dtype)) + " not supported");
+    }
+  }
+  const pg::GemmParams gp = pg::gemm_params(d, t.x, t.w, bias, t.y, lw.bias_div, lw.bias_mod);
+  const bool va = plan.vec_a && aligned16(t.x);
+  const bool vb = plan.vec_b && aligned16(t.w);
+  switch (cfg.dtype) {
+    case DType::fp32:
+      return nchw ? launch_tile<float, Engine::simt, Layout::nchw>(plan.tile, va, vb, gp, s)
+                  : launch_tile<float, Engine::simt, Layout::nhwc>(plan.tile, va, vb, gp, s);
+    case DType::tf32:
+      return nchw ? launch_tile<float, Engine::tc, Layout::nchw>(plan.tile, va, vb, gp, s)
+                  : launch_tile<float, Engine::tc, Layout::nhwc>(plan.tile, va, vb, gp, s);
+    case DType::fp16:
+      return nchw ? launch_tile<__half, Engine::tc, Layout::nchw>(plan.tile, va, vb, gp, s)
+                  : launch_tile<__half, Engine::tc, Layout::nhwc>(plan.tile, va, vb, gp, s);
+    case DType::bf16:
+      return nchw ? launch_tile<__nv_bfloat16, Engine::tc, Layout::nchw>(plan.tile, va, vb, gp, s)
+                  : launch_tile<__nv_bfloat16, Engine::tc, Layout::nhwc>(plan.tile, va, vb, gp, s);
+    default:
+      throw Error("phase_gemm: dtype " + std::string(to_string(cfg.dtype)) + " not supported");
+  }
+}
+
+}  // namespace TCONV_KERNEL_NS
+}  // namespace tconv
