@@ -45,4 +45,9 @@ target_compile_definitions(tconv::cudnn_frontend INTERFACE CUDNN_FRONTEND_SKIP_J
 # NVRTC: the frontend's header-defined experimental engines (Sm100 RmsNorm+SiLU) call it, so the
 # linker needs it even though a conv_dgrad graph never compiles anything. Not the frontend's
 # dynamic-loading mode: that dlopens its own libcudart, a second runtime beside our static one.
-target_link_libraries(tconv::cudnn_frontend INTERFACE tconv::cudnn CUDA::nvrtc)
+# The library file, not CMake's CUDA::nvrtc target: that target drags in CUDA::cuda_driver (the
+# toolkit's libcuda stub), and wherever the linker keeps that NEEDED entry (e.g. the sanitizer
+# build) the binaries cannot even start on a machine without a driver, where they must say "no
+# GPU" and exit 2.
+find_library(TCONV_NVRTC_LIBRARY NAMES nvrtc HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
+target_link_libraries(tconv::cudnn_frontend INTERFACE tconv::cudnn ${TCONV_NVRTC_LIBRARY})

@@ -115,7 +115,9 @@ inline DgradGraph make_dgrad_graph(const Problem& p, const Config& cfg, int64_t 
 inline std::vector<cudnnStatus_t> statuses_in_message(const std::string& msg) {
   std::vector<cudnnStatus_t> found;
   if (msg.find("CUDNN_STATUS_") == std::string::npos) return found;
-  for (int s = 1; s < 10000; ++s) {
+  // cuDNN 9's statuses are grouped in bands 1000..5999; values past the enum's range would be
+  // undefined behaviour to form (UBSan reports it), so the scan stops there.
+  for (int s = 1; s < 6000; ++s) {
     const cudnnStatus_t st = cudnnStatus_t(s);
     const std::string name = cudnnGetErrorString(st);
     if (name.rfind("CUDNN_STATUS_", 0) != 0) continue;  // not a status value
