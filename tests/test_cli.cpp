@@ -12,35 +12,18 @@
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
 #include "reference/reference.hpp"
+#include "test_programs.hpp"
 #include "test_util.hpp"
 
 namespace tconv {
 namespace {
 
-struct Result {
-  int code;
-  std::string out, err;
-};
+using Result = testing::ProgramRun;
+using testing::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string dir() { return testing::test_temp_prefix("cli"); }
 
-// Unique per test: CTest runs tests in parallel processes.
-std::string dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "tconv_cli_" + info->test_suite_name() + "_" + info->name() + "_";
-}
-
-Result tconv(const std::string& args) {
-  const std::string out = dir() + "stdout.txt", err = dir() + "stderr.txt";
-  const std::string cmd = std::string(TCONV_BINARY_DIR) + "/tconv " + args + " >" + out + " 2>" + err;
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+Result tconv(const std::string& args) { return testing::run_program("tconv", args, "cli"); }
 
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
 

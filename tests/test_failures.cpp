@@ -23,6 +23,7 @@
 #include "kernels/common/gpu_timer.hpp"
 #include "kernels/cudnn/cudnn_common.hpp"
 #include "reference/reference.hpp"
+#include "test_programs.hpp"
 
 namespace tconv {
 namespace {
@@ -300,32 +301,13 @@ TEST(SmokeSuite, OneTinyShapePerFeature) {
 
 // ---- tconv_bench without a GPU: --dry-run, --env, the exit codes ---------------------------
 
-struct BenchRun {
-  int code;
-  std::string out, err;
-};
+using BenchRun = testing::ProgramRun;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string tmp(const std::string& what) { return testing::test_temp_prefix("failures") + what; }
 
-std::string tmp(const std::string& what) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "tconv_failures_" + info->name() + "_" + what;
-}
+BenchRun bench(const std::string& args) { return testing::run_program("tconv_bench", args, "failures"); }
 
-BenchRun bench(const std::string& args) {
-  const std::string out = tmp("stdout"), err = tmp("stderr");
-  const std::string cmd =
-      std::string(TCONV_BINARY_DIR) + "/tconv_bench " + args + " >" + out + " 2>" + err;
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
-
-bool have_bench() { return std::ifstream(std::string(TCONV_BINARY_DIR) + "/tconv_bench").good(); }
+bool have_bench() { return testing::program_built("tconv_bench"); }
 
 TEST(BenchDryRun, EveryBuiltInSuitePlansWithoutAGpu) {
   if (!have_bench()) GTEST_SKIP() << "tconv_bench not built (no Google Benchmark)";

@@ -15,6 +15,7 @@
 #include "core/problem.hpp"
 #include "core/types.hpp"
 #include "reference/reference.hpp"
+#include "test_programs.hpp"
 #include "test_util.hpp"
 
 #if defined(TCONV_HAVE_HARNESS)
@@ -24,29 +25,13 @@
 namespace tconv {
 namespace {
 
-struct ProgramRun {
-  int code;
-  std::string out, err;
-};
+using testing::ProgramRun;
+using testing::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// Unique per test: CTest runs tests in parallel processes.
-std::string dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "tconv_1d_" + info->test_suite_name() + "_" + info->name() + "_";
-}
+std::string dir() { return testing::test_temp_prefix("1d"); }
 
 ProgramRun program(const std::string& name, const std::string& args) {
-  const std::string out = dir() + "stdout.txt", err = dir() + "stderr.txt";
-  const std::string cmd = std::string(TCONV_BINARY_DIR) + "/" + name + " " + args + " >" + out + " 2>" + err;
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  return testing::run_program(name, args, "1d");
 }
 
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
