@@ -569,35 +569,12 @@ inline std::string find_note(float time_ms, size_t ws_bytes) {
 }  // namespace tconv::dnn
 
 #if defined(__CUDACC__)
+#include "kernels/cudnn/cudnn_kernels.cuh"
 // ---- Device side: dtype dispatch and the bias add ------------------------------------------
 // In an anonymous namespace: every .cu file that includes this gets its own kernels, so there is
 // no cross-module symbol to resolve (the library is built without separable compilation).
 namespace tconv::dnn {
 namespace {
-
-__device__ __forceinline__ float to_float(float v) {
-  return v;
-}
-__device__ __forceinline__ float to_float(__half v) {
-  return __half2float(v);
-}
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) {
-  return __bfloat162float(v);
-}
-template <typename T>
-__device__ __forceinline__ T from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
 
 // Calls f(T{}) with T the storage type of the config's dtype.
 template <typename F>
@@ -618,33 +595,15 @@ inline void dispatch_storage(DType t, F&& f) {
   }
 }
 
-inline int grid_for(int64_t total, int threads) {
-  const int64_t blocks = (total + threads - 1) / threads;
-  return int(std::min<int64_t>(std::max<int64_t>(blocks, 1), 65535 * 32));
-}
 
-// y += bias[channel], rounded once from fp32. A separate pass after the cuDNN call: none of the
-// cuDNN entry points used here fuses a bias into backward-data. (Own kernel rather than
-// cudnnAddTensor: that is documented slow for NHWC and its bf16 support is uncertain.)
-template <typename T>
-__global__ void bias_add_kernel(Problem p, bool nhwc, const T* __restrict__ bias, T* y,
-                                int64_t total) {
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x) {
-    const int c = output_channel<int>(p, nhwc, int(e));
-    y[e] = from_float<T>(to_float(y[e]) + to_float(bias[c]));
-  }
-}
-
+// The bias pass (kernels/cudnn/cudnn_kernels.cuh) after the library call.
 inline void add_bias(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) {
   if (!p.has_bias || t.bias == nullptr) return;
-  const int64_t total = p.y_elems();
   const bool nhwc = cfg.layout == Layout::nhwc;
   dispatch_storage(cfg.dtype, [&](auto tag) {
     using T = decltype(tag);
-    bias_add_kernel<T><<<grid_for(total, 256), 256, 0, ctx.stream()>>>(
-        p, nhwc, static_cast<const T*>(t.bias), static_cast<T*>(t.y), total);
-    TCONV_CHECK_LAUNCH();
+    dnn_kernels::launch_bias_add<T>(ctx.stream(), p, nhwc, static_cast<const T*>(t.bias),
+                                    static_cast<T*>(t.y));
   });
 }
 

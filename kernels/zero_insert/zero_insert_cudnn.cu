@@ -26,24 +26,6 @@
 namespace tconv {
 namespace {
 
-template <typename T>
-__global__ void zero_insert_kernel(Problem p, bool nhwc, const T* __restrict__ x, T* z,
-                                   int64_t total) {
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x) {
-    const int src = dnn::zero_insert_source_index<int>(p, nhwc, int(e));
-    z[e] = src >= 0 ? x[src] : T(0.0f);
-  }
-}
-
-template <typename T>
-__global__ void flip_weight_kernel(Problem p, bool nhwc, const T* __restrict__ w, T* wz,
-                                   int64_t total) {
-  for (int64_t e = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += int64_t(gridDim.x) * blockDim.x)
-    wz[e] = w[dnn::flipped_weight_source_index<int>(p, nhwc, int(e))];
-}
-
 class ZeroInsertCudnn : public Implementation {
  public:
   ~ZeroInsertCudnn() override { release(); }
@@ -145,16 +127,12 @@ class ZeroInsertCudnn : public Implementation {
   // z and wz from x and w: part of the timed work.
   void transform(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) {
     const bool nhwc = cfg.layout == Layout::nhwc;
-    const int64_t z_total = z_elems_;
-    const int64_t w_total = p.w_elems();
     dnn::dispatch_storage(cfg.dtype, [&](auto tag) {
       using T = decltype(tag);
-      zero_insert_kernel<T><<<dnn::grid_for(z_total, 256), 256, 0, ctx.stream()>>>(
-          p, nhwc, static_cast<const T*>(t.x), z_.as<T>(), z_total);
-      TCONV_CHECK_LAUNCH();
-      flip_weight_kernel<T><<<dnn::grid_for(w_total, 256), 256, 0, ctx.stream()>>>(
-          p, nhwc, static_cast<const T*>(t.w), wz_.as<T>(), w_total);
-      TCONV_CHECK_LAUNCH();
+      dnn_kernels::launch_zero_insert_transform<T>(ctx.stream(), p, nhwc,
+                                                   static_cast<const T*>(t.x), z_.as<T>(),
+                                                   z_elems_, static_cast<const T*>(t.w),
+                                                   wz_.as<T>());
     });
   }
 
