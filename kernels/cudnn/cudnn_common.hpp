@@ -492,6 +492,15 @@ inline void build_zero_insert_forward(LegacyConv& d, const Problem& p, const Con
   check_forward_dims(d, d.in, zi_output(p, cfg.layout));
 }
 
+// ---- Scaling of the convolution calls ------------------------------------------------------
+// cuDNN's convolution calls compute y = alpha * op(...) + beta * y, with float alpha/beta for
+// float, half and bfloat16 data. beta = 0: cuDNN documents that y is then not read, so the
+// NaN-poisoned y is simply overwritten. The bias is a separate pass, never beta = 1.
+struct Scaling {
+  float alpha, beta;
+};
+inline Scaling conv_scaling() { return {1.0f, 0.0f}; }
+
 // ---- Algorithm search (cudnnFind*AlgorithmEx) ----------------------------------------------
 // What the search's workspace may take: the budget, but never the last bytes of the device.
 // cuDNN allocates for itself during a search even with the Ex variants (kernel modules loaded
@@ -612,12 +621,10 @@ inline void add_bias(Context& ctx, const Problem& p, const Config& cfg, const Te
 inline void run_backward_data(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t,
                               const LegacyConv& d, cudnnConvolutionBwdDataAlgo_t algo,
                               const DeviceBuffer& workspace, size_t ws_bytes, bool refusable) {
-  // alpha/beta are float for float, half and bfloat16 data. beta = 0: dx is not read, so the
-  // NaN-poisoned y is simply overwritten.
-  const float alpha = 1.0f, beta = 0.0f;
+  const Scaling sc = conv_scaling();
   const cudnnStatus_t st = cudnnConvolutionBackwardData(
-      ctx.cudnn(), &alpha, d.filter.get(), t.w, d.in.get(), t.x, d.conv.get(), algo,
-      workspace.get(), ws_bytes, &beta, d.out.get(), t.y);
+      ctx.cudnn(), &sc.alpha, d.filter.get(), t.w, d.in.get(), t.x, d.conv.get(), algo,
+      workspace.get(), ws_bytes, &sc.beta, d.out.get(), t.y);
   if (st != CUDNN_STATUS_SUCCESS) {
     const std::string what =
         std::string("cudnnConvolutionBackwardData with ") + bwd_data_algo_name(algo);

@@ -138,10 +138,10 @@ class ZeroInsertCudnn : public Implementation {
 
   void execute(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t,
                bool refusable) {
-    const float alpha = 1.0f, beta = 0.0f;  // beta = 0: y is not read
+    const dnn::Scaling sc = dnn::conv_scaling();
     const cudnnStatus_t st = cudnnConvolutionForward(
-        ctx.cudnn(), &alpha, descs_->in.get(), z_.get(), descs_->filter.get(), wz_.get(),
-        descs_->conv.get(), algo_, workspace_.get(), ws_bytes_, &beta, descs_->out.get(), t.y);
+        ctx.cudnn(), &sc.alpha, descs_->in.get(), z_.get(), descs_->filter.get(), wz_.get(),
+        descs_->conv.get(), algo_, workspace_.get(), ws_bytes_, &sc.beta, descs_->out.get(), t.y);
     if (st != CUDNN_STATUS_SUCCESS) {
       const std::string what =
           std::string("cudnnConvolutionForward with ") + dnn::fwd_algo_name(algo_);
