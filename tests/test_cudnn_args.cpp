@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kernels/cudnn/cudnn_common.hpp"
+#include "kernels/cudnn/cudnn_graph.hpp"
 #include "tests/cpu_cuda/kernel_check.hpp"
 
 namespace tconv {
@@ -249,6 +250,61 @@ TEST(CudnnArgs, HostConvolutionDistinguishesTheModes) {
   host_conv(rb, rb.out, rb.in, dx, r.w, dy, true);
   r.ys = convert::to_storage(DType::fp32, dx.data(), dx.size());
   EXPECT_NE(testing::judge(r), "");
+}
+
+// cudnn_graph: the frontend's conv_dgrad node. Every attribute the graph holds after validate()
+// (the tensors' dims and strides, pre/post padding, stride, dilation, mode; groups implied by
+// dx's channels over w's) is read back and executed by an fp64 host backward-data that knows
+// nothing else, against ref::direct. A swapped stride, a wrong padding or a transposed weight
+// layout in make_dgrad_graph then fails on the CPU.
+TEST(CudnnArgs, FrontendGraphAttributesExecuteAsTheTransposedConv) {
+  std::mt19937_64 rng(503);
+  int checked = 0;
+  for (int i = 0; checked < testing::kCpuRunProblems; ++i) {
+    const Problem p = no_bias_problem(rng, i);
+    if (!dnn::dgrad_shape_support(p).ok) continue;
+    ++checked;
+    for (DType dt : kTypes)
+      for (bool nhwc : {false, true}) {
+        dnn::DgradGraph g = dnn::make_dgrad_graph(p, {dt, nhwc ? Layout::nhwc : Layout::nchw}, 16);
+        const dnn::fe::error_t e = g.graph->validate();
+        ASSERT_TRUE(e.is_good()) << e.err_msg;
+        const auto dyd = g.dy->get_dim(), dys = g.dy->get_stride();
+        const auto wd = g.w->get_dim(), ws = g.w->get_stride();
+        const auto dxd = g.dx->get_dim(), dxs = g.dx->get_stride();
+        const auto pre = g.conv.get_pre_padding(), post = g.conv.get_post_padding();
+        const auto st = g.conv.get_stride(), dil = g.conv.get_dilation();
+        ASSERT_EQ(g.conv.get_convolution_mode(), dnn::fe::ConvolutionMode_t::CROSS_CORRELATION);
+        ASSERT_EQ(pre, post) << "asymmetric padding is not a transposed conv of ours";
+        const int64_t K = wd[0], Cg = wd[1], R = wd[2], S = wd[3];
+        ASSERT_EQ(dyd[1], K);
+        const int64_t groups = dxd[1] / Cg, Kg = K / groups;
+        HostRun r = testing::make_run(p, dt, nhwc, rng);
+        const std::vector<double> dy = convert::from_storage(dt, r.xs.data(), size_t(p.x_elems()));
+        const std::vector<double> w = convert::from_storage(dt, r.ws.data(), size_t(p.w_elems()));
+        std::vector<double> dx(size_t(p.y_elems()), 0.0);
+        auto at = [](const std::vector<int64_t>& strides, int64_t a, int64_t b, int64_t c, int64_t d) {
+          return size_t(a * strides[0] + b * strides[1] + c * strides[2] + d * strides[3]);
+        };
+        // dgrad is the adjoint of the forward conv dx -> dy: every (dy pixel, tap) adds into the
+        // dx pixel the forward conv would have read.
+        for (int64_t n = 0; n < dyd[0]; ++n)
+          for (int64_t k = 0; k < K; ++k)
+            for (int64_t q = 0; q < dyd[2]; ++q)
+              for (int64_t v = 0; v < dyd[3]; ++v)
+                for (int64_t c = 0; c < Cg; ++c)
+                  for (int64_t rr = 0; rr < R; ++rr)
+                    for (int64_t ss = 0; ss < S; ++ss) {
+                      const int64_t h = q * st[0] - pre[0] + rr * dil[0];
+                      const int64_t x = v * st[1] - pre[1] + ss * dil[1];
+                      if (h < 0 || h >= dxd[2] || x < 0 || x >= dxd[3]) continue;
+                      dx[at(dxs, n, (k / Kg) * Cg + c, h, x)] +=
+                          dy[at(dys, n, k, q, v)] * w[at(ws, k, c, rr, ss)];
+                    }
+        r.ys = convert::to_storage(dt, dx.data(), dx.size());
+        ASSERT_EQ(testing::judge(r), "") << testing::describe(r);
+      }
+  }
 }
 
 }  // namespace
