@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 
+#include "bench/ceilings_kernels.cuh"
 #include "bench/harness.hpp"
 #include "kernels/common/cuda_check.hpp"
 #include "kernels/common/cuda_event.hpp"
@@ -19,25 +20,6 @@ namespace tconv {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-__device__ float hash_uniform(unsigned i) {
-  i ^= i >> 16;
-  i *= 0x7feb352du;
-  i ^= i >> 15;
-  i *= 0x846ca68bu;
-  i ^= i >> 16;
-  return float(i >> 8) * (2.0f / 16777216.0f) - 1.0f;
-}
-
-__global__ void fill_f32(float* p, size_t n) {
-  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-    p[i] = hash_uniform(unsigned(i));
-}
-
-__global__ void fill_f16(__half* p, size_t n) {
-  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-    p[i] = __float2half(hash_uniform(unsigned(i)));
-}
 
 class CublasHandle {
  public:
@@ -95,56 +77,52 @@ void measure_ceilings(Context& ctx, RunInfo& info) {
   int n = 8192;
   while (n > 1024 && 3 * size_t(n) * size_t(n) * sizeof(float) > budget) n /= 2;
   const size_t elems = size_t(n) * size_t(n);
-  const double flops = 2.0 * double(n) * double(n) * double(n);
   DeviceBuffer a, b, c;
   try {
     a.resize(elems * sizeof(float));
     b.resize(elems * sizeof(float));
     c.resize(elems * sizeof(float));
-    fill_f32<<<1024, 256, 0, s>>>(a.as<float>(), elems);
-    TCONV_CHECK_LAUNCH();
-    fill_f32<<<1024, 256, 0, s>>>(b.as<float>(), elems);
-    TCONV_CHECK_LAUNCH();
+    ceilings::launch_fill(s, a.as<float>(), int64_t(elems));
+    ceilings::launch_fill(s, b.as<float>(), int64_t(elems));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tconv_bench: GEMM ceilings not measured: %s\n", e.what());
     return;
   }
-  const float alpha = 1.0f, beta = 0.0f;
+  // Every GEMM's sizes, leading dimensions, alpha/beta and types come from square_gemm_args,
+  // which the CPU tests execute; the FLOP count from the same arguments.
+  auto gemm_ex = [&](cublasHandle_t h, const GemmArgs& g) {
+    TCONV_CUBLAS_CHECK(cublasGemmEx(h, g.transa, g.transb, int(g.m), int(g.n), int(g.k), &g.alpha,
+                                    g.a, g.a_type, int(g.lda), g.b, g.b_type, int(g.ldb), &g.beta,
+                                    g.c, g.c_type, int(g.ldc), g.compute, CUBLAS_GEMM_DEFAULT));
+  };
 
   info.ceiling_sgemm_tflops = measure("sgemm", [&] {
     CublasHandle h(s);
     TCONV_CUBLAS_CHECK(cublasSetMathMode(h.h, CUBLAS_DEFAULT_MATH));  // no tf32
-    const double ms = best_ms(s, 3, [&] {
-      TCONV_CUBLAS_CHECK(cublasSgemm(h.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.as<float>(),
-                                     n, b.as<float>(), n, &beta, c.as<float>(), n));
-    });
-    return flops / (ms * 1e-3) * 1e-12;
+    const GemmArgs g = ceilings::square_gemm_args(n, CUDA_R_32F, CUDA_R_32F, CUBLAS_COMPUTE_32F,
+                                                  a.get(), b.get(), c.get());
+    const double ms = best_ms(s, 3, [&] { gemm_ex(h.h, g); });
+    return ceilings::gemm_flops(g) / (ms * 1e-3) * 1e-12;
   });
 
   info.ceiling_tf32_tflops = measure("tf32", [&] {
     CublasHandle h(s);
-    const double ms = best_ms(s, 3, [&] {
-      TCONV_CUBLAS_CHECK(cublasGemmEx(h.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.get(),
-                                      CUDA_R_32F, n, b.get(), CUDA_R_32F, n, &beta, c.get(),
-                                      CUDA_R_32F, n, CUBLAS_COMPUTE_32F_FAST_TF32,
-                                      CUBLAS_GEMM_DEFAULT));
-    });
-    return flops / (ms * 1e-3) * 1e-12;
+    const GemmArgs g = ceilings::square_gemm_args(n, CUDA_R_32F, CUDA_R_32F,
+                                                  CUBLAS_COMPUTE_32F_FAST_TF32, a.get(), b.get(),
+                                                  c.get());
+    const double ms = best_ms(s, 3, [&] { gemm_ex(h.h, g); });
+    return ceilings::gemm_flops(g) / (ms * 1e-3) * 1e-12;
   });
 
   info.ceiling_hgemm_tflops = measure("hgemm", [&] {
     // fp16 operands packed into the fp32 buffers (half the bytes).
-    fill_f16<<<1024, 256, 0, s>>>(a.as<__half>(), elems);
-    TCONV_CHECK_LAUNCH();
-    fill_f16<<<1024, 256, 0, s>>>(b.as<__half>(), elems);
-    TCONV_CHECK_LAUNCH();
+    ceilings::launch_fill(s, a.as<__half>(), int64_t(elems));
+    ceilings::launch_fill(s, b.as<__half>(), int64_t(elems));
     CublasHandle h(s);
-    const double ms = best_ms(s, 3, [&] {
-      TCONV_CUBLAS_CHECK(cublasGemmEx(h.h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.get(),
-                                      CUDA_R_16F, n, b.get(), CUDA_R_16F, n, &beta, c.get(),
-                                      CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-    });
-    return flops / (ms * 1e-3) * 1e-12;
+    const GemmArgs g = ceilings::square_gemm_args(n, CUDA_R_16F, CUDA_R_16F, CUBLAS_COMPUTE_32F,
+                                                  a.get(), b.get(), c.get());
+    const double ms = best_ms(s, 3, [&] { gemm_ex(h.h, g); });
+    return ceilings::gemm_flops(g) / (ms * 1e-3) * 1e-12;
   });
   ctx.synchronize();
 }

@@ -1,4 +1,5 @@
 #include "kernels/common/gpu_timer.hpp"
+#include "kernels/common/gpu_timer_kernel.cuh"
 
 #include <string>
 
@@ -6,27 +7,6 @@
 #include "core/types.hpp"
 
 namespace tconv {
-
-namespace {
-
-__device__ __forceinline__ uint64_t global_timer_ns() {
-  uint64_t t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
-
-// Spins until the host sets words[0], or until timeout_ns have passed (then sets words[1]).
-__global__ void hold_stream_kernel(volatile int32_t* words, uint64_t timeout_ns) {
-  const uint64_t start = global_timer_ns();
-  while (words[0] == 0) {
-    if (global_timer_ns() - start > timeout_ns) {
-      words[1] = 1;
-      break;
-    }
-  }
-}
-
-}  // namespace
 
 GpuTimer::GpuTimer(cudaStream_t stream, double timeout_s)
     : stream_(stream), timeout_ns_(uint64_t(timeout_s * 1e9)) {
@@ -56,8 +36,7 @@ GpuTimer::~GpuTimer() {
 void GpuTimer::hold() {
   host_words_[0] = 0;
   host_words_[1] = 0;
-  hold_stream_kernel<<<1, 1, 0, stream_>>>(device_words_, timeout_ns_);
-  TCONV_CHECK_LAUNCH();
+  launch(hold_stream_kernel, dim3(1), dim3(1), 0, stream_, device_words_, timeout_ns_);
 }
 
 void GpuTimer::release() { host_words_[0] = 1; }
