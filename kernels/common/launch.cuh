@@ -22,7 +22,11 @@
 #define TCONV_KERNEL_NS cpu_run
 #endif
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include "core/problem.hpp"
+#include "core/types.hpp"
 #include "kernels/common/layout.hpp"
 
 namespace tconv {
@@ -63,6 +67,23 @@ template <typename T>
 void launch_bias_fill(cudaStream_t s, const Problem& p, bool nhwc, const T* bias, T* y) {
   launch(bias_fill_kernel<T>, grid_blocks(p.y_elems(), kBiasFillThreads), kBiasFillThreads, 0, s,
          p, nhwc, bias, y);
+}
+
+// The same for a storage dtype known only at run time (tf32 is stored as fp32).
+inline void launch_bias_fill(cudaStream_t s, const Problem& p, DType dtype, bool nhwc,
+                             const void* bias, void* y) {
+  switch (dtype) {
+    case DType::fp16:
+      launch_bias_fill(s, p, nhwc, static_cast<const __half*>(bias), static_cast<__half*>(y));
+      break;
+    case DType::bf16:
+      launch_bias_fill(s, p, nhwc, static_cast<const __nv_bfloat16*>(bias),
+                       static_cast<__nv_bfloat16*>(y));
+      break;
+    default:
+      launch_bias_fill(s, p, nhwc, static_cast<const float*>(bias), static_cast<float*>(y));
+      break;
+  }
 }
 
 }  // namespace TCONV_KERNEL_NS

@@ -75,18 +75,7 @@ void explicit_gemm_run(cudaStream_t s, Gemm&& gemm, const Problem& p, DType dtyp
                        const Tensors& t, const void* ct) {
   const bool bias = p.has_bias && t.bias;
   if (bias) {
-    switch (dtype) {
-      case DType::fp16:
-        launch_bias_fill(s, p, nhwc, static_cast<const __half*>(t.bias), static_cast<__half*>(t.y));
-        break;
-      case DType::bf16:
-        launch_bias_fill(s, p, nhwc, static_cast<const __nv_bfloat16*>(t.bias),
-                         static_cast<__nv_bfloat16*>(t.y));
-        break;
-      default:
-        launch_bias_fill(s, p, nhwc, static_cast<const float*>(t.bias), static_cast<float*>(t.y));
-        break;
-    }
+    launch_bias_fill(s, p, dtype, nhwc, t.bias, t.y);
   }
   gemm(explicit_gemm_args(p, dtype, ct, t.x, t.y, bias));
 }

@@ -110,18 +110,7 @@ inline SpmmArgs explicit_spmm_args(const Problem& p, DType dtype, bool idx64, in
 inline void explicit_spmm_prefill(cudaStream_t s, const Problem& p, DType dtype, bool nhwc,
                                   const Tensors& t) {
   if (p.has_bias && t.bias) {
-    switch (dtype) {
-      case DType::fp16:
-        launch_bias_fill(s, p, nhwc, static_cast<const __half*>(t.bias), static_cast<__half*>(t.y));
-        break;
-      case DType::bf16:
-        launch_bias_fill(s, p, nhwc, static_cast<const __nv_bfloat16*>(t.bias),
-                         static_cast<__nv_bfloat16*>(t.y));
-        break;
-      default:
-        launch_bias_fill(s, p, nhwc, static_cast<const float*>(t.bias), static_cast<float*>(t.y));
-        break;
-    }
+    launch_bias_fill(s, p, dtype, nhwc, t.bias, t.y);
   } else {
     memset_async(t.y, 0, size_t(p.y_elems()) * storage_bytes(dtype), s);
   }
