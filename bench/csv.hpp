@@ -1,4 +1,4 @@
-// The project's results CSV (/work/shared/results-csv.md is the contract): the contract columns
+// The project's results CSV (docs/results-csv.md is the contract): the contract columns
 // in their order, then extra columns. Pure C++: formatting, quoting and the file writer, which
 // rewrites the whole file atomically after every row so that a crash leaves the last complete
 // file, never half a one.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speedup tables from tconv-bench results CSVs (format: shared/results-csv.md), in markdown.
+"""Speedup tables from tconv-bench results CSVs (format: docs/results-csv.md), in markdown.
 
 Two files (a run against another run: two commits, two GPUs, hot against cold...):
   compare.py A.csv B.csv [--out table.md] [--key COLS] [--time COLUMN]

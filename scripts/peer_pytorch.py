@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch peer: times torch.nn.functional.conv_transpose2d on the bench's shapes and writes rows
-in the results-CSV format of tconv_bench (shared/results-csv.md), so plot.py and compare.py put it
+in the results-CSV format of tconv_bench (docs/results-csv.md), so plot.py and compare.py put it
 next to our implementations.
 
 usage: peer_pytorch.py (--shapes FILE.csv | --bench PATH) [--suite NAME ...] --csv OUT.csv

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plots of tconv-bench results CSVs (format: shared/results-csv.md).
+"""Plots of tconv-bench results CSVs (format: docs/results-csv.md).
 
 usage: plot.py [RESULTS.csv ...] [--out DIR] [--baseline-regex REGEX] [--c-matrix C.npy|C.csv]
 

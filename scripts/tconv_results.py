@@ -1,6 +1,6 @@
 """Shared loading code for the tconv-bench result scripts (plot.py, compare.py, peer_pytorch.py).
 
-The results CSV contract lives in shared/results-csv.md; CONTRACT_COLUMNS below is that list in
+The results CSV contract lives in docs/results-csv.md; CONTRACT_COLUMNS below is that list in
 order. Implementation and suite names are data: nothing here (or in the scripts) lists them, so a
 new implementation or suite shows up in every plot and table without an edit.
 

@@ -194,7 +194,7 @@ TEST(HarnessShapes, ShapesFile) {
 
 // ---------------------------------------------------------------- CSV
 
-// THE contract (/work/shared/results-csv.md), written out here on purpose: a change to the
+// THE contract (docs/results-csv.md), written out here on purpose: a change to the
 // writer's columns must show up as a failing test.
 const std::vector<std::string> kContract = {
     "suite", "shape", "n", "c_in", "h_in", "w_in", "c_out", "k_h", "k_w", "stride_h", "stride_w",

@@ -12,7 +12,7 @@ import pytest
 from conftest import (FIXTURE, SCRIPTS, assert_one_line_error, fixture_columns, read_rows,
                       write_rows)
 
-# The contract, spelled out here on purpose (shared/results-csv.md): the scripts must not be the
+# The contract, spelled out here on purpose (docs/results-csv.md): the scripts must not be the
 # only place it is written down.
 CONTRACT = [
     "suite", "shape", "n", "c_in", "h_in", "w_in", "c_out", "k_h", "k_w",
