@@ -3,6 +3,7 @@
 // before its timed loop; rows that are not supported, skipped or incorrect are reported through
 // state.SkipWithError and are never timed. The project CSV (bench/csv.hpp) is written by our own
 // writer after every row; Google Benchmark's own reporters (--benchmark_out=...) keep working.
+#include <CLI/CLI.hpp>
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -19,60 +20,32 @@
 
 #include "bench/csv.hpp"
 #include "bench/harness.hpp"
+#include "bench/shard.hpp"
 #include "bench/shapes.hpp"
 #include "bench/stats.hpp"
 
 namespace tconv {
 namespace {
 
-const char* kUsage = R"(usage: tconv_bench [options] [--benchmark_* flags]
+const char* kDescription =
+    "Runs every (shape, dtype, layout, implementation) row: verification against an fp64\n"
+    "reference, then CUDA-event timing; writes the results CSV (docs/results-csv.md) after every\n"
+    "row. Rows go in the order shape (suite order) > dtype > layout > implementation (registry\n"
+    "order).";
 
-Runs every (shape, dtype, layout, implementation) row: verification against an fp64 reference,
-then CUDA-event timing; writes the results CSV after every row. Rows go in the order
-shape (suite order) > dtype > layout > implementation (registry order).
+const char* kFooter = R"(
+Shape keys (--shape, --shapes-file header): n c_in h_in w_in l c_out k stride pad out_pad dil
+groups bias count name; required c_in h_in w_in c_out k; k/stride/pad/out_pad/dil take N or H:W;
+bias 0/1; defaults n=1 stride=1 pad=0 out_pad=0 dil=1 groups=1 bias=0; 1-D: l=L instead of
+h_in, w_in (H = 1, one value each, applied to W).
 
-Shapes
-  --suite NAME          built-in suite, repeatable; "all" = every suite (default: all, unless
-                        --shape or --shapes-file is given, which then run alone)
-  --shape SPEC          a user shape, repeatable, e.g.
-                        "n=1,c_in=16,h_in=32,w_in=32,c_out=8,k=4,stride=2,pad=1"
-                        keys: n c_in h_in w_in l c_out k stride pad out_pad dil groups bias count
-                        name; required c_in h_in w_in c_out k; k/stride/pad/out_pad/dil take N or
-                        H:W; bias 0/1; defaults n=1 stride=1 pad=0 out_pad=0 dil=1 groups=1 bias=0;
-                        1-D: l=L instead of h_in, w_in (H = 1, one value each, applied to W)
-  --shapes-file PATH    CSV with a header of the same keys, one shape per line, repeatable
-  --list-suites         print the built-in suites and their shapes, then exit (no GPU needed)
-  --format text|csv     with --list-suites: human-readable (default) or one CSV row per shape
-                        (suite, shape and the problem fields; read by scripts/peer_pytorch.py)
-Rows
-  --impl NAME           implementation, repeatable (default: every GPU implementation)
-  --dtype LIST          comma list of fp32 tf32 fp16 bf16, or all (default fp32); repeatable
-  --layout LIST         comma list of nchw nhwc, or all (default nchw); repeatable
-Measurement
-  --reps N              timed repetitions per row (default 20)
-  --warmup N            untimed runs before them (default 3)
-  --hot                 do not flush L2 before each timed run (cache column: hot)
-  --no-ceilings         skip the copy/GEMM ceiling measurements at start
-  --memory-budget-gib X device memory an implementation may take for itself (default: 80% of
-                        the free memory)
-  --seed N              seed of the random inputs (default 1)
-  --verify-only         verify every row against the reference, time none (for sanitizers and
-                        quick correctness runs; passed rows have empty times)
-Output
-  --csv PATH            results CSV (default results.csv), rewritten atomically after each row
-  --resume              keep the rows already in --csv and run only the others (after a run
-                        stopped by a device fault: exit status 4)
-Planning and environment (no GPU needed)
-  --dry-run             print the rows a run would make (can_implement and its reason, useful
-                        GFLOP, minimum bytes, device memory where known before running), then a
-                        total; with --format csv one CSV line per row
-  --env                 print the GPU libraries this binary loaded (file and version) and whether
-                        a GPU is usable, then exit
-  -h, --help            this text
+Sharding: --shard I/N keeps shard I (0 <= I < N) of the rows, balanced by estimated work (useful
+FLOPs + 20 x minimum bytes per runnable row, see bench/shard.hpp); the N shards of the same
+arguments partition the rows exactly. scripts/run_local_gpus.sh and scripts/slurm/ run them.
 
-Every other argument must be a Google Benchmark flag (--benchmark_filter=REGEX,
---benchmark_out=FILE.json, --benchmark_out_format=json|console|csv, ...). Benchmark names
-are SUITE/SHAPE/IMPL/DTYPE/LAYOUT.
+Every argument that starts with --benchmark_ goes to Google Benchmark (--benchmark_filter=REGEX,
+--benchmark_out=FILE.json, --benchmark_out_format=json|console|csv, --benchmark_list_tests, ...;
+the value after '='). Benchmark names are SUITE/SHAPE/IMPL/DTYPE/LAYOUT.
 
 Exit status: 0 done; 1 bad arguments; 2 no CUDA device (no driver, or no device); 3 a broken
 installation (driver older than the runtime, cuDNN for another CUDA...): fix it, no row is
@@ -91,18 +64,11 @@ struct Options {
   bool resume = false, dry_run = false, verify_only = false, env = false;
   double budget_gib = 0;
   uint64_t seed = 1;
+  ShardSpec shard;
+  bool sharded = false;  // --shard given (even 0/1)
+  std::string help_text;
   std::vector<std::string> passthrough;  // for Google Benchmark
 };
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  if (out.empty()) throw Error("empty list '" + s + "'");
-  return out;
-}
 
 long long parse_number(const std::string& flag, const std::string& v, long long min) {
   size_t pos = 0;
@@ -117,81 +83,156 @@ long long parse_number(const std::string& flag, const std::string& v, long long 
   return n;
 }
 
+// CLI11 parses the syntax (--name value, --name=value, repeatable and comma-list options, help);
+// the values are then checked here so that every mistake is one line naming the option.
 Options parse_args(int argc, char** argv) {
   Options o;
-  const std::set<std::string> with_value = {"--suite", "--impl",  "--dtype", "--layout",
-                                            "--csv",   "--reps",  "--warmup", "--memory-budget-gib", "--format",
-                                            "--seed",  "--shape", "--shapes-file"};
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i], value;
+  CLI::App app{kDescription, "tconv_bench"};
+  app.set_help_flag("-h,--help", "this text");
+  app.footer(kFooter);
+  app.get_formatter()->column_width(34);
+  // Everything CLI11 does not know is either a Google Benchmark flag or an error (below).
+  app.allow_extras();
+
+  std::vector<std::string> dtypes, layouts;
+  std::string reps, warmup, seed, budget, shard;
+  // A value that is itself one of our options means the value was forgotten ("--csv --hot").
+  const CLI::Validator not_an_option(
+      [&app](std::string& v) -> std::string {
+        if (v.rfind("--", 0) != 0) return "";
+        const std::string name = v.substr(0, v.find('='));
+        for (const CLI::Option* opt : app.get_options())
+          if (opt->check_lname(name.substr(2))) return "needs a value (got the option " + name + ")";
+        return name.rfind("--benchmark_", 0) == 0 ? "needs a value (got " + name + ")" : "";
+      },
+      "", "not an option");
+  auto single = [&](const std::string& name, std::string& into, const std::string& type,
+                    const std::string& help, const std::string& group) {
+    return app.add_option(name, into, help)->type_name(type)->check(not_an_option)->group(group);
+  };
+  auto repeatable = [&](const std::string& name, std::vector<std::string>& into, const std::string& type,
+                        const std::string& help, const std::string& group) {
+    return app.add_option(name, into, help)
+        ->type_name(type)
+        ->allow_extra_args(false)
+        ->check(not_an_option)
+        ->group(group);
+  };
+
+  const std::string shapes = "Shapes", rows = "Rows", meas = "Measurement", out = "Output",
+                    plan = "Planning and environment (no GPU needed)";
+  repeatable("--suite", o.suites, "NAME",
+             "built-in suite, repeatable; \"all\" = every suite (the default,\n"
+             "unless --shape or --shapes-file is given: those then run alone)",
+             shapes);
+  repeatable("--shape", o.shape_specs, "SPEC",
+             "a user shape, repeatable (keys below), e.g.\n"
+             "\"n=1,c_in=16,h_in=32,w_in=32,c_out=8,k=4,stride=2,pad=1\"",
+             shapes);
+  repeatable("--shapes-file", o.shape_files, "PATH",
+             "CSV with a header of those keys, repeatable", shapes);
+  app.add_flag("--list-suites", o.list_suites,
+               "print the built-in suites and their shapes, then exit")
+      ->group(shapes);
+  single("--format", o.list_format, "text|csv",
+         "with --list-suites or --dry-run: text (default) or CSV", shapes)
+      ->check(CLI::IsMember({"text", "csv"}).description(""));
+  repeatable("--impl", o.impls, "NAME", "implementation, repeatable (default: every GPU one)",
+             rows);
+  repeatable("--dtype", dtypes, "LIST", "fp32,tf32,fp16,bf16 or all (default fp32); repeatable",
+             rows)
+      ->delimiter(',');
+  repeatable("--layout", layouts, "LIST", "nchw,nhwc or all (default nchw); repeatable", rows)
+      ->delimiter(',');
+  single("--shard", shard, "I/N",
+         "run only shard I of N (0 <= I < N) of the rows (below)", rows);
+  single("--reps", reps, "N", "timed repetitions per row (default 20)", meas);
+  single("--warmup", warmup, "N", "untimed runs before them (default 3)", meas);
+  app.add_flag("--hot", o.hot, "do not flush L2 before each timed run (cache column: hot)")->group(meas);
+  app.add_flag("--no-ceilings", o.no_ceilings, "skip the copy/GEMM ceiling measurements at start")
+      ->group(meas);
+  single("--memory-budget-gib", budget, "X",
+         "device memory an implementation may take for itself\n"
+         "(default: 80% of the free memory)", meas);
+  single("--seed", seed, "N", "seed of the random inputs (default 1)", meas);
+  app.add_flag("--verify-only", o.verify_only,
+               "verify every row, time none (sanitizers, quick checks)")
+      ->group(meas);
+  single("--csv", o.csv, "PATH", "results CSV (default results.csv), rewritten after each row", out);
+  app.add_flag("--resume", o.resume,
+               "keep the rows already in --csv, run only the others")
+      ->group(out);
+  app.add_flag("--dry-run", o.dry_run,
+               "the rows a run would make (can_implement and its reason,\n"
+               "useful GFLOP, minimum bytes, known device memory), then a total")
+      ->group(plan);
+  app.add_flag("--env", o.env,
+               "the GPU libraries this binary loaded and whether a GPU is usable")
+      ->group(plan);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    o.help = true;
+    o.help_text = app.help();
+    return o;
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    // CLI11 says "--csv: At Most 1 required but received 2"; in our words:
+    if (const size_t at = what.find(": At Most 1 required but received"); at != std::string::npos)
+      what = what.substr(0, at) + " given more than once (it takes one value)";
+    throw Error(what + " (see --help)");
+  }
+  std::string previous;
+  for (const std::string& arg : app.remaining()) {
     if (arg.rfind("--benchmark_", 0) == 0) {
       // Each row is verified and written once; Google Benchmark's repetitions would re-run and
       // overwrite it. Repetitions inside a row are --reps.
       if (arg.rfind("--benchmark_repetitions", 0) == 0 && arg != "--benchmark_repetitions=1")
         throw Error("--benchmark_repetitions is not supported: use --reps N (timed repetitions per row)");
       o.passthrough.push_back(arg);
+    } else if (previous.rfind("--benchmark_", 0) == 0 && previous.find('=') == std::string::npos &&
+               arg.rfind("-", 0) != 0) {
+      throw Error("'" + previous + " " + arg + "': a Google Benchmark flag takes its value after '=' (" +
+                  previous + "=" + arg + ")");
+    } else if (arg.rfind("--benchmark", 0) == 0 || arg.rfind("-benchmark", 0) == 0) {
+      throw Error("unknown argument '" + arg + "' (Google Benchmark flags are spelled "
+                  "--benchmark_NAME=VALUE; see --help)");
+    } else {
+      throw Error("unknown argument '" + arg + "' (see --help)");
+    }
+    previous = arg;
+  }
+
+  for (const auto& d : dtypes) {
+    if (d == "all") {
+      for (DType t : {DType::fp32, DType::tf32, DType::fp16, DType::bf16}) o.dtypes.push_back(t);
       continue;
     }
-    const size_t eq = arg.find('=');
-    bool has_inline = false;
-    if (arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_inline = true;
+    const DType t = parse_dtype(d);
+    if (t == DType::fp64) throw Error("--dtype fp64: fp64 is for the references, not benchmarked");
+    o.dtypes.push_back(t);
+  }
+  for (const auto& l : layouts) {
+    if (l == "all") {
+      o.layouts.push_back(Layout::nchw);
+      o.layouts.push_back(Layout::nhwc);
+    } else {
+      o.layouts.push_back(parse_layout(l));
     }
-    if (with_value.count(arg)) {
-      if (!has_inline) {
-        if (i + 1 >= argc) throw Error(arg + " needs a value");
-        value = argv[++i];
-      }
-    } else if (has_inline) {
-      throw Error(arg + " takes no value");
-    }
-    if (arg == "--suite") o.suites.push_back(value);
-    else if (arg == "--impl") o.impls.push_back(value);
-    else if (arg == "--shape") o.shape_specs.push_back(value);
-    else if (arg == "--shapes-file") o.shape_files.push_back(value);
-    else if (arg == "--dtype") {
-      for (const auto& d : split_list(value)) {
-        if (d == "all") {
-          for (DType t : {DType::fp32, DType::tf32, DType::fp16, DType::bf16}) o.dtypes.push_back(t);
-          continue;
-        }
-        const DType t = parse_dtype(d);
-        if (t == DType::fp64) throw Error("--dtype fp64: fp64 is for the references, not benchmarked");
-        o.dtypes.push_back(t);
-      }
-    } else if (arg == "--layout") {
-      for (const auto& l : split_list(value)) {
-        if (l == "all") {
-          o.layouts.push_back(Layout::nchw);
-          o.layouts.push_back(Layout::nhwc);
-        } else {
-          o.layouts.push_back(parse_layout(l));
-        }
-      }
-    } else if (arg == "--csv") o.csv = value;
-    else if (arg == "--reps") o.reps = int(parse_number(arg, value, 1));
-    else if (arg == "--warmup") o.warmup = int(parse_number(arg, value, 0));
-    else if (arg == "--seed") o.seed = uint64_t(parse_number(arg, value, 0));
-    else if (arg == "--memory-budget-gib") {
-      char* end = nullptr;
-      o.budget_gib = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end != '\0' || !(o.budget_gib > 0))
-        throw Error("--memory-budget-gib " + value + ": expected a positive number");
-    } else if (arg == "--hot") o.hot = true;
-    else if (arg == "--no-ceilings") o.no_ceilings = true;
-    else if (arg == "--list-suites") o.list_suites = true;
-    else if (arg == "--resume") o.resume = true;
-    else if (arg == "--dry-run") o.dry_run = true;
-    else if (arg == "--verify-only") o.verify_only = true;
-    else if (arg == "--env") o.env = true;
-    else if (arg == "--format") {
-      if (value != "text" && value != "csv") throw Error("--format " + value + ": expected text or csv");
-      o.list_format = value;
-    }
-    else if (arg == "-h" || arg == "--help") o.help = true;
-    else throw Error("unknown argument '" + std::string(argv[i]) + "' (see --help)");
+  }
+  if (app.count("--reps")) o.reps = int(parse_number("--reps", reps, 1));
+  if (app.count("--warmup")) o.warmup = int(parse_number("--warmup", warmup, 0));
+  if (app.count("--seed")) o.seed = uint64_t(parse_number("--seed", seed, 0));
+  if (app.count("--memory-budget-gib")) {
+    char* end = nullptr;
+    o.budget_gib = std::strtod(budget.c_str(), &end);
+    if (budget.empty() || *end != '\0' || !(o.budget_gib > 0))
+      throw Error("--memory-budget-gib " + budget + ": expected a positive number");
+  }
+  if (app.count("--shard")) {
+    o.shard = parse_shard(shard);
+    o.sharded = true;
   }
   // Remove duplicates, keep order.
   auto dedup = [](auto& v) {
@@ -442,7 +483,7 @@ int print_env() {
 
 // --dry-run: the plan, from static information only (can_implement, the problem's sizes, what
 // an implementation knows it will allocate). No GPU, no allocation.
-int print_dry_run(const std::vector<RowSpec>& rows, bool csv) {
+int print_dry_run(const std::vector<RowSpec>& rows, bool csv, const std::string& shard_note) {
   std::map<std::string, std::unique_ptr<Implementation>> impls;
   size_t runnable = 0;
   double gflop = 0, bytes = 0;
@@ -483,6 +524,7 @@ int print_dry_run(const std::vector<RowSpec>& rows, bool csv) {
                   extra >= 0 ? format_bytes(double(extra)).c_str() : "?", sup.reason.c_str());
     }
   }
+  if (!shard_note.empty()) std::fprintf(csv ? stderr : stdout, "%s\n", shard_note.c_str());
   std::fprintf(csv ? stderr : stdout,
                "total: %zu rows, %zu runnable (%zu not supported); %.4g useful GFLOP and %s "
                "minimum traffic per repetition of the runnable rows; largest known device "
@@ -509,7 +551,7 @@ int main_impl(int argc, char** argv) {
   }
   Options& opt = b.opt;
   if (opt.help) {
-    std::cout << kUsage;
+    std::cout << opt.help_text;
     return 0;
   }
   if (opt.list_suites) {
@@ -561,7 +603,47 @@ int main_impl(int argc, char** argv) {
     for (DType t : opt.dtypes)
       for (Layout l : opt.layouts)
         for (const auto& name : impls) b.rows.push_back({s, Config{t, l}, name});
-  if (opt.dry_run) return print_dry_run(b.rows, opt.list_format == "csv");
+  // Google Benchmark's flags: unknown ones are an error, before any GPU work (and in a dry run).
+  std::vector<char*> gb_argv = {argv[0]};
+  for (auto& a : opt.passthrough) gb_argv.push_back(a.data());
+  int gb_argc = int(gb_argv.size());
+  gb_argv.push_back(nullptr);
+  benchmark::Initialize(&gb_argc, gb_argv.data());
+  if (gb_argc > 1) {
+    std::cerr << "tconv_bench: unknown argument '" << gb_argv[1]
+              << "': not a Google Benchmark flag (see --help)" << std::endl;
+    return 1;
+  }
+
+  std::string shard_note;
+  if (opt.sharded) {
+    std::map<std::string, std::unique_ptr<Implementation>> by_name;
+    std::vector<double> work;
+    work.reserve(b.rows.size());
+    for (const RowSpec& r : b.rows) {
+      auto& impl = by_name[r.impl];
+      if (!impl) impl = create_implementation(r.impl);
+      const bool runnable = impl->can_implement(r.shape.problem, r.cfg).ok;
+      work.push_back(estimated_row_work(r.shape.problem, r.cfg.dtype, runnable));
+    }
+    const std::vector<int64_t> assigned = assign_shards(work, opt.shard.count);
+    std::vector<RowSpec> mine;
+    double total = 0, share = 0;
+    for (size_t i = 0; i < b.rows.size(); ++i) {
+      total += work[i];
+      if (assigned[i] != opt.shard.index) continue;
+      share += work[i];
+      mine.push_back(b.rows[i]);
+    }
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "shard %lld/%lld: %zu of %zu rows; estimated work %.6g of %.6g (%.4g%%)",
+                  (long long)opt.shard.index, (long long)opt.shard.count, mine.size(),
+                  b.rows.size(), share, total, total > 0 ? 100.0 * share / total : 0.0);
+    shard_note = buf;
+    b.rows = std::move(mine);
+  }
+  if (opt.dry_run) return print_dry_run(b.rows, opt.list_format == "csv", shard_note);
 
   std::set<std::string> done;
   std::string resumed_text;
@@ -574,13 +656,6 @@ int main_impl(int argc, char** argv) {
     }
   }
 
-  // Google Benchmark's flags: unknown ones are an error, before any GPU work.
-  std::vector<char*> gb_argv = {argv[0]};
-  for (auto& a : opt.passthrough) gb_argv.push_back(a.data());
-  int gb_argc = int(gb_argv.size());
-  gb_argv.push_back(nullptr);
-  benchmark::Initialize(&gb_argc, gb_argv.data());
-  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 1;
   bool list_only = false;
   for (const auto& a : opt.passthrough)
     list_only = list_only || a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true";
@@ -653,6 +728,7 @@ int main_impl(int argc, char** argv) {
     benchmark::AddCustomContext("ceiling_sgemm_tflops", csv_number(info.ceiling_sgemm_tflops));
     benchmark::AddCustomContext("ceiling_tf32_tflops", csv_number(info.ceiling_tf32_tflops));
     benchmark::AddCustomContext("ceiling_hgemm_tflops", csv_number(info.ceiling_hgemm_tflops));
+    if (!shard_note.empty()) std::cerr << "tconv_bench: " << shard_note << std::endl;
     std::cerr << "tconv_bench: " << b.rows.size() << " rows, CSV -> " << opt.csv << std::endl;
   }
 

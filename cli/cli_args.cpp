@@ -1,5 +1,7 @@
 #include "cli/cli_args.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cerrno>
 #include <cstdlib>
 
@@ -9,30 +11,42 @@ namespace tconv::cli {
 
 Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& value_options,
            const std::set<std::string>& flag_options) {
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (a.rfind("--", 0) != 0) throw Error("unexpected argument '" + a + "'");
-    std::string name = a.substr(2), value;
-    bool inline_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      inline_value = true;
-    }
-    if (flag_options.count(name)) {
-      if (inline_value) throw Error("option --" + name + " takes no value");
-      flags_.insert(name);
-    } else if (value_options.count(name)) {
-      if (!inline_value) {
-        if (i + 1 >= argv.size()) throw Error("option --" + name + " needs a value");
-        value = argv[++i];
-      }
-      if (values_.count(name)) throw Error("option --" + name + " given twice");
-      values_[name] = value;
-    } else {
-      throw Error("unknown option --" + name);
-    }
+  CLI::App app;
+  app.set_help_flag();  // tconv's main answers --help for every command
+  // Unknown options and stray words are reported below in tconv's own words.
+  app.allow_extras();
+  // A value that is itself one of the options means the value was forgotten ("--input --bias").
+  const CLI::Validator not_an_option(
+      [&](std::string& v) -> std::string {
+        if (v.rfind("--", 0) != 0) return "";
+        const std::string name = v.substr(2, v.find('=') == std::string::npos ? std::string::npos
+                                                                               : v.find('=') - 2);
+        return value_options.count(name) || flag_options.count(name)
+                   ? "needs a value (got the option --" + name + ")"
+                   : "";
+      },
+      "", "not an option");
+  std::map<std::string, std::vector<std::string>> given;
+  std::map<std::string, bool> set_flags;
+  for (const std::string& name : value_options)
+    app.add_option("--" + name, given[name])->allow_extra_args(false)->check(not_an_option);
+  for (const std::string& name : flag_options) app.add_flag("--" + name, set_flags[name]);
+  std::vector<std::string> reversed(argv.rbegin(), argv.rend());  // CLI11 takes them last first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    throw Error(e.what());
   }
+  for (const std::string& extra : app.remaining()) {
+    if (extra.rfind("-", 0) == 0) throw Error("unknown option " + extra.substr(0, extra.find('=')));
+    throw Error("unexpected argument '" + extra + "'");
+  }
+  for (const auto& [name, values] : given) {
+    if (values.size() > 1) throw Error("option --" + name + " given twice");
+    if (!values.empty()) values_[name] = values.front();
+  }
+  for (const auto& [name, on] : set_flags)
+    if (on) flags_.insert(name);
 }
 
 bool Args::has(const std::string& name) const { return values_.count(name) || flags_.count(name); }

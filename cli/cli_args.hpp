@@ -1,5 +1,5 @@
-// Command-line parsing for `tconv`: --name value, --name=value and bare flags, with every
-// mistake reported as one tconv::Error line naming the option.
+// Command-line parsing for `tconv`'s commands, on CLI11: --name value, --name=value and bare
+// flags, with every mistake reported as one tconv::Error line naming the option.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +13,8 @@ namespace tconv::cli {
 
 class Args {
  public:
-  // Throws tconv::Error on an unknown option, a missing value or a stray positional argument.
+  // Throws tconv::Error on an unknown option, a missing value, an option given twice or a stray
+  // positional argument.
   Args(const std::vector<std::string>& argv, const std::set<std::string>& value_options,
        const std::set<std::string>& flag_options);
 

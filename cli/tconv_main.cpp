@@ -2,6 +2,7 @@
 //   tconv list                      the implementations, one per line, name first
 //   tconv explain [shape options]   the matrix view of a small transposed convolution
 //   tconv run --impl NAME ...       one implementation on .npy tensors (2-D, or 1-D as H = 1)
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -163,6 +164,11 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   args.erase(args.begin());
+  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+      std::find(args.begin(), args.end(), "-h") != args.end()) {
+    std::cout << kUsage;
+    return 0;
+  }
   try {
     if (command == "list") return cmd_list(args, std::cout);
     if (command == "explain") return cmd_explain(args, std::cout);
