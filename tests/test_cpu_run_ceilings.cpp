@@ -45,6 +45,14 @@ TEST(CpuRunCeilings, FillKernelsWriteEveryElementWithUniformValues) {
   check_fill<__half>(5000);
 }
 
+// The same fills with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+TEST(CpuRunCeilings, FillKernelsUnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  ::cpu_cuda::set_seed(7);
+  check_fill<float>(5000);
+  check_fill<__half>(5000);
+}
+
 TEST(CpuRunCeilings, GemmArgumentsComputeTheSquareProductAndItsFlops) {
   std::mt19937_64 rng(9);
   std::uniform_real_distribution<double> u(-1, 1);

@@ -35,6 +35,11 @@ void bias_case(DType dt, uint64_t seed) {
 TEST(CpuRunCudnnKernels, BiasAddFp32) { bias_case<float>(DType::fp32, 301); }
 TEST(CpuRunCudnnKernels, BiasAddFp16) { bias_case<__half>(DType::fp16, 302); }
 TEST(CpuRunCudnnKernels, BiasAddBf16) { bias_case<__nv_bfloat16>(DType::bf16, 303); }
+// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+TEST(CpuRunCudnnKernels, BiasAddFp32UnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  bias_case<float>(DType::fp32, 301);
+}
 
 // y = forward cross-correlation of z with wz, stride 1, pad 0, dilation and groups of p, every
 // operand addressed through the geometry the cuDNN descriptors are built from.
@@ -95,6 +100,10 @@ TEST(CpuRunCudnnKernels, ZeroInsertTransformFp32) { zero_insert_case<float>(DTyp
 TEST(CpuRunCudnnKernels, ZeroInsertTransformFp16) { zero_insert_case<__half>(DType::fp16, 312); }
 TEST(CpuRunCudnnKernels, ZeroInsertTransformBf16) {
   zero_insert_case<__nv_bfloat16>(DType::bf16, 313);
+}
+TEST(CpuRunCudnnKernels, ZeroInsertTransformFp32UnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  zero_insert_case<float>(DType::fp32, 311);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ namespace {
 
 using testing::HostRun;
 
-TEST(CpuRunDirect, ScatterMatchesDirect) {
+void scatter_case() {
   std::mt19937_64 rng(101);
   ::cpu_cuda::set_seed(1);
   for (int i = 0; i < testing::kCpuRunProblems; ++i) {
@@ -36,9 +36,19 @@ void gather_case(DType dt, uint64_t seed) {
   }
 }
 
+TEST(CpuRunDirect, ScatterMatchesDirect) { scatter_case(); }
 TEST(CpuRunDirect, GatherFp32MatchesDirect) { gather_case<float>(DType::fp32, 102); }
 TEST(CpuRunDirect, GatherFp16MatchesDirect) { gather_case<__half>(DType::fp16, 103); }
 TEST(CpuRunDirect, GatherBf16MatchesDirect) { gather_case<__nv_bfloat16>(DType::bf16, 104); }
+// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+TEST(CpuRunDirect, ScatterUnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  scatter_case();
+}
+TEST(CpuRunDirect, GatherFp32UnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  gather_case<float>(DType::fp32, 102);
+}
 
 }  // namespace
 }  // namespace tconv

@@ -39,6 +39,11 @@ TEST(CpuRunGemmCol2im, Fp32MatchesDirect) { col2im_case(DType::fp32, 301); }
 TEST(CpuRunGemmCol2im, Tf32MatchesDirect) { col2im_case(DType::tf32, 302); }
 TEST(CpuRunGemmCol2im, Fp16MatchesDirect) { col2im_case(DType::fp16, 303); }
 TEST(CpuRunGemmCol2im, Bf16MatchesDirect) { col2im_case(DType::bf16, 304); }
+// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+TEST(CpuRunGemmCol2im, Fp32UnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  col2im_case(DType::fp32, 301);
+}
 
 void explicit_gemm_case(DType dt, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -62,6 +67,10 @@ TEST(CpuRunExplicitGemm, Fp32MatchesDirect) { explicit_gemm_case(DType::fp32, 31
 TEST(CpuRunExplicitGemm, Tf32MatchesDirect) { explicit_gemm_case(DType::tf32, 312); }
 TEST(CpuRunExplicitGemm, Fp16MatchesDirect) { explicit_gemm_case(DType::fp16, 313); }
 TEST(CpuRunExplicitGemm, Bf16MatchesDirect) { explicit_gemm_case(DType::bf16, 314); }
+TEST(CpuRunExplicitGemm, Fp32UnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  explicit_gemm_case(DType::fp32, 311);
+}
 
 }  // namespace
 }  // namespace tconv

@@ -133,6 +133,19 @@ TEST_P(CpuRunPhaseGemm, LoweredOneByOneInputsMatchDirect) {
   EXPECT_GT(cov.bias, 0);
 }
 
+// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes
+// over m-tiles, n-tiles, phase-groups, output tasks and channel chunks.
+TEST(CpuRunPhaseGemmUnderGridCap, EveryPathFp32) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  Coverage cov;
+  for (Path path : {Path::gemm, Path::direct, Path::lowered}) {
+    run_case(path, DType::fp32, 700 + 10 * uint64_t(path) + uint64_t(DType::fp32), cov);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(cov.gemm, 0);
+  EXPECT_GT(cov.direct, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dtypes, CpuRunPhaseGemm,
                          ::testing::Values(DType::fp32, DType::tf32, DType::fp16, DType::bf16),
                          [](const ::testing::TestParamInfo<DType>& i) {

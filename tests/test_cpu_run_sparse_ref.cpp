@@ -46,8 +46,13 @@ void spmm_case(DType dt, uint64_t seed) {
 TEST(CpuRunExplicitSpmm, Fp32MatchesDirect) { spmm_case(DType::fp32, 401); }
 TEST(CpuRunExplicitSpmm, Fp16MatchesDirect) { spmm_case(DType::fp16, 402); }
 TEST(CpuRunExplicitSpmm, Bf16MatchesDirect) { spmm_case(DType::bf16, 403); }
+// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+TEST(CpuRunExplicitSpmm, Fp32UnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  spmm_case(DType::fp32, 401);
+}
 
-TEST(CpuRunReferenceGpu, GatherMatchesDirect) {
+void reference_gather_case() {
   std::mt19937_64 rng(411);
   ::cpu_cuda::set_seed(411);
   for (int i = 0; i < testing::kCpuRunProblems; ++i) {
@@ -59,6 +64,12 @@ TEST(CpuRunReferenceGpu, GatherMatchesDirect) {
     const ErrorMetrics m = compare(y.data(), r.ref.data(), y.size());
     ASSERT_EQ(check_tolerance(m, tolerance(DType::fp64, reduction_length(p))), "") << p.to_string();
   }
+}
+
+TEST(CpuRunReferenceGpu, GatherMatchesDirect) { reference_gather_case(); }
+TEST(CpuRunReferenceGpu, GatherUnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  reference_gather_case();
 }
 
 }  // namespace

@@ -50,6 +50,11 @@ TEST(CpuRunZeroInsert, SeveralWeightChunksMatchDirect) {
 TEST(CpuRunZeroInsert, Fp32MatchesDirect) { zero_insert_case<float>(DType::fp32, 201); }
 TEST(CpuRunZeroInsert, Fp16MatchesDirect) { zero_insert_case<__half>(DType::fp16, 202); }
 TEST(CpuRunZeroInsert, Bf16MatchesDirect) { zero_insert_case<__nv_bfloat16>(DType::bf16, 203); }
+// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+TEST(CpuRunZeroInsert, Fp32UnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  zero_insert_case<float>(DType::fp32, 201);
+}
 
 }  // namespace
 }  // namespace tconv

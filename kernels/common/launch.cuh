@@ -19,6 +19,7 @@
 #define TCONV_KERNEL_NS gpu_run
 #else
 #include "tests/cpu_cuda/cpu_cuda.hpp"
+#include "tests/cpu_cuda/grid_cap.hpp"
 #define TCONV_KERNEL_NS cpu_run
 #endif
 
@@ -45,9 +46,19 @@ inline void memset_async(void* p, int value, size_t bytes, cudaStream_t stream) 
 }
 #endif
 
+// One dimension of a grid-stride kernel's grid: `blocks` (one pass over the work) clamped to
+// [1, hi]. Every grid-stride launch sizes its grid here, so that the CPU tests can cap it further
+// (tests/cpu_cuda/grid_cap.hpp) and run each loop's later passes on small problems.
+inline unsigned grid_extent(int64_t blocks, int64_t hi) {
+#if !defined(__CUDACC__)
+  const int64_t cap = ::cpu_cuda::next_grid_cap();
+  if (cap > 0) hi = std::min(hi, cap);
+#endif
+  return unsigned(std::clamp<int64_t>(blocks, 1, hi));
+}
+
 inline int grid_blocks(int64_t work, int threads) {
-  const int64_t b = (work + threads - 1) / threads;
-  return int(std::clamp<int64_t>(b, 1, int64_t(1) << 20));
+  return int(grid_extent((work + threads - 1) / threads, int64_t(1) << 20));
 }
 
 // Threads per block of the plain grid-stride kernels (bias fill, builders, col2im).

@@ -174,8 +174,7 @@ __global__ void __launch_bounds__(kDirectThreads) phase_direct_kernel(const pg::
 // ---- Host side ---------------------------------------------------------------------------------
 
 inline dim3 clamp_grid(int64_t x, int64_t y, int64_t z) {
-  auto c = [](int64_t v, int64_t hi) { return unsigned(v < 1 ? 1 : (v > hi ? hi : v)); };
-  return dim3(c(x, INT_MAX), c(y, 65535), c(z, 65535));
+  return dim3(grid_extent(x, INT_MAX), grid_extent(y, 65535), grid_extent(z, 65535));
 }
 
 // launch_tile's switch and pg::kTiles (the plan's tile indices) must agree.

@@ -71,7 +71,7 @@ template <int CoT, typename T>
 void zi_launch_conv(cudaStream_t s, const Problem& p, const kmath::ZiGeom& g, const T* z, const T* w,
                  const T* bias, T* y, int64_t n0, int64_t items) {
   const int64_t blocks = kmath::zi_block_count(g, int(p.groups), items, CoT, kZiTileW, kZiTileH);
-  launch(zi_conv_kernel<CoT, T>, int(std::clamp<int64_t>(blocks, 1, int64_t(1) << 20)),
+  launch(zi_conv_kernel<CoT, T>, grid_extent(blocks, int64_t(1) << 20),
          dim3(kZiTileW, kZiTileH), 0, s, p, g, z, w, bias, y, n0, items);
 }
 
