@@ -23,10 +23,11 @@ if ! need nvcc; then
 fi
 need nvcc || { echo "bootstrap.sh: nvcc not found: install the CUDA toolkit (12.x or 13.x) and put it on PATH" >&2; exit 1; }
 
-# 2. Debian packages: CMake, Google Benchmark, GoogleTest.
+# 2. Debian packages: CMake, Google Benchmark, GoogleTest, CLI11 (header-only: the argument
+#    parser of both programs, compiled in, so a bundle needs nothing of it at run time).
 missing=()
 need cmake || missing+=(cmake)
-for pkg in libbenchmark-dev libgtest-dev; do
+for pkg in libbenchmark-dev libgtest-dev libcli11-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -10,7 +10,8 @@
 #   libexec/    the real binaries (cudart static, RPATH $ORIGIN/../lib)
 #   lib/        what a GPU machine may lack: Google Benchmark's shared library (GoogleTest is
 #               linked statically); find_libs.sh, which the launchers source
-#   scripts/    gpu_check.sh and the Python scripts it runs, with what they import
+#   scripts/    gpu_check.sh and the Python scripts it runs, with what they import; the sharded
+#               runners (run_shard.sh, run_local_gpus.sh, merge_results.py, slurm/)
 #   BUNDLE.txt  commit, architecture, toolkit and library versions it was built against
 # On the GPU machine: tar xf tconv-bench-sm90.tar.xz && tconv-bench-sm90/scripts/gpu_check.sh OUT
 set -euo pipefail
@@ -87,10 +88,12 @@ for b in tconv tconv_bench tconv_tests; do
 done
 
 # The scripts gpu_check.sh runs, and every local module they import.
-for f in gpu_check.sh gpu_check_summary.py plot.py compare.py peer_pytorch.py tconv_results.py report.py; do
+for f in gpu_check.sh gpu_check_summary.py plot.py compare.py peer_pytorch.py tconv_results.py report.py \
+         run_shard.sh run_local_gpus.sh merge_results.py; do
   [ -f "scripts/$f" ] && cp "scripts/$f" "$root/scripts/"
 done
-chmod +x "$root/scripts/"*.sh
+cp -r scripts/slurm "$root/scripts/slurm"
+chmod +x "$root/scripts/"*.sh "$root/scripts/slurm/"*
 repo=$(pwd)
 missing=$(cd "$root/scripts" && REPO="$repo" python3 - <<'EOF'
 import ast, os, sys
@@ -119,6 +122,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -m), $(. /etc/os-release 2>/dev/null; echo "${PRETTY_NAME:-unknown OS}")"
   echo "cuda architectures: sm_${arch} machine code + compute_${arch} PTX"
   echo "nvcc: $(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
+  echo "CLI11 (compiled in): $(dpkg-query -W -f='${Version}' libcli11-dev 2>/dev/null || echo unknown)"
   echo "glibc: $(ldd --version | head -1 | awk '{print $NF}') (the GPU machine needs this or newer)"
   echo "GPU libraries found at run time (lib/find_libs.sh): $(tr '\n' ' ' < "$root/lib/gpu_libraries.txt")"
   echo "shipped in lib/: $(cd "$root/lib" && ls | grep '\.so' | tr '\n' ' ')"

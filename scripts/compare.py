@@ -6,6 +6,10 @@ Two files (a run against another run: two commits, two GPUs, hot against cold...
 One set of rows (one implementation against another, e.g. ours against a peer):
   compare.py RESULTS.csv [more.csv ...] --impl-a X --impl-b Y [--best-of-regex] [--out table.md]
 
+Any CSV argument may be a folder: it stands for the .csv files in it, e.g. the shards of a run
+split with tconv_bench --shard (scripts/run_local_gpus.sh, scripts/slurm/), so A and B can each be
+a sharded run.
+
 Direction: speedup = time of A / time of B (median time by default), so a speedup > 1 means B is
 faster and < 1 means A is faster.
 
@@ -47,7 +51,8 @@ def parse_args(argv):
         description="Speedup tables (markdown) from tconv-bench results CSVs. "
                     "speedup = time A / time B: > 1 means B is faster.")
     ap.add_argument("csv", nargs="+", metavar="CSV",
-                    help="A.csv B.csv (two-file mode), or the results CSV(s) for --impl-a/-b")
+                    help="A.csv B.csv (two-file mode), or the results CSV(s) for --impl-a/-b; a folder "
+                         "stands for its CSVs (a sharded run)")
     ap.add_argument("--out", metavar="FILE", help="write the markdown here instead of stdout")
     ap.add_argument("--key", metavar="COLS",
                     help="comma-separated columns to match rows on (default: suite,shape,dtype,"

@@ -47,7 +47,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(
         prog="plot.py",
         description="Plots from tconv-bench results CSVs (and the sparsity pattern of C).")
-    ap.add_argument("csv", nargs="*", metavar="RESULTS.csv", help="results CSV file(s)")
+    ap.add_argument("csv", nargs="*", metavar="RESULTS.csv",
+                    help="results CSV file(s); a folder stands for its CSVs (a sharded run)")
     ap.add_argument("--out", default="plots", metavar="DIR",
                     help="output folder for the PNG files (default: plots)")
     ap.add_argument("--baseline-regex", default="^cudnn", metavar="REGEX",

@@ -384,16 +384,34 @@ def impl_colors(names):
 
 # ---- loading ------------------------------------------------------------------------------------
 
+def expand_csv_paths(paths):
+    """The paths as given, each folder replaced by the .csv files directly in it (sorted by name),
+    so that a sharded run's folder of shard CSVs reads as one set of rows. UserError for a folder
+    without one."""
+    out = []
+    for p in paths:
+        if os.path.isdir(p):
+            files = sorted(os.path.join(p, f) for f in os.listdir(p)
+                           if f.endswith(".csv") and not f.startswith(".")
+                           and os.path.isfile(os.path.join(p, f)))
+            if not files:
+                raise UserError(f"{p}: a folder with no .csv file in it")
+            out += files
+        else:
+            out.append(p)
+    return out
+
+
 def read_csv_checked(path: str, required):
     """One results CSV as a pandas DataFrame: text columns as str ('' when empty), numeric columns
-    as float (NaN when empty or unparsable). UserError on a missing file, missing columns or no
-    rows."""
+    as float (NaN when empty or unparsable); a folder reads as all its CSVs (load_results). UserError
+    on a missing file, missing columns or no rows."""
     import pandas as pd
 
     if not os.path.exists(path):
         raise UserError(f"{path}: no such file")
     if os.path.isdir(path):
-        raise UserError(f"{path}: is a directory, not a CSV file")
+        return load_results([path], required)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
@@ -416,13 +434,14 @@ def read_csv_checked(path: str, required):
 
 
 def load_results(paths, required):
-    """All result CSVs concatenated, with a 'source' column naming the file of each row."""
+    """All result CSVs concatenated, with a 'source' column naming the file of each row. A folder
+    stands for the CSVs in it (expand_csv_paths): the shards of a sharded run."""
     import pandas as pd
 
     if not paths:
         raise UserError("no results CSV given")
     frames = []
-    for p in paths:
+    for p in expand_csv_paths(paths):
         df = read_csv_checked(p, required)
         df["source"] = p
         frames.append(df)
@@ -489,3 +508,77 @@ def add_derived(df):
     df["min_bytes_calc"] = mb
     df["ai"] = df["flops_calc"] / df["min_bytes_calc"]
     return df
+
+
+# ---- fixtures -----------------------------------------------------------------------------------
+
+# A row whose gpu column contains the word "fixture" (tests/fixtures: "FIXTURE (not a
+# measurement)") was made by hand or by a test: its times are not measurements.
+FIXTURE_GPU = re.compile(r"\bfixture\b", re.IGNORECASE)
+
+
+def fixture_banner(df) -> str:
+    """The warning every report and plot carries when any row is a fixture, else ''."""
+    if df is None or "gpu" not in df.columns:
+        return ""
+    marked = df["gpu"].map(lambda g: bool(FIXTURE_GPU.search(str(g))))
+    if not marked.any():
+        return ""
+    names = ", ".join(f"'{g}'" for g in sorted(set(df.loc[marked, "gpu"])))
+    return (f"FIXTURE, NOT A MEASUREMENT: {int(marked.sum())} of {len(df)} rows come from a "
+            f"fixture (gpu {names}); their times are invented, not measured on a GPU.")
+
+
+# ---- merging shards -----------------------------------------------------------------------------
+
+ROW_KEY = ["suite", "shape", "dtype", "layout", "impl"]
+
+
+def merge_results(paths, out_path) -> int:
+    """Writes the rows of the given results CSVs (folders: their CSVs) into out_path, atomically:
+    the shards of one sharded run become the run's CSV. Standard library only (runs on a GPU node
+    without pandas). Every input must have the same header (one bench version) and a row key
+    (suite, shape, dtype, layout, impl) may appear once in all of them: shards are disjoint, so a
+    repeated key means two different runs were mixed. Returns the number of rows written."""
+    import csv
+    import io
+
+    out_abs = os.path.abspath(out_path)
+    files = [p for p in expand_csv_paths(paths) if os.path.abspath(p) != out_abs]
+    if not files:
+        raise UserError("no results CSV to merge")
+    header, header_src, rows, seen = None, None, [], {}
+    for p in files:
+        if not os.path.isfile(p):
+            raise UserError(f"{p}: no such file")
+        with open(p, newline="", encoding="utf-8") as f:
+            r = csv.reader(f)
+            h = next(r, None)
+            if h is None:
+                raise UserError(f"{p}: empty file (no header)")
+            if header is None:
+                header, header_src = h, p
+                missing = [c for c in ROW_KEY if c not in header]
+                if missing:
+                    raise UserError(f"{p}: missing column(s): {', '.join(missing)}")
+                idx = [header.index(c) for c in ROW_KEY]
+            elif h != header:
+                raise UserError(f"{p}: its header differs from {header_src}'s (results of "
+                                f"another version cannot be merged)")
+            for n, row in enumerate(r, start=2):
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise UserError(f"{p}:{n}: {len(row)} fields, the header has {len(header)}")
+                key = tuple(row[i] for i in idx)
+                if key in seen:
+                    raise UserError(f"{p}:{n}: row {'/'.join(key)} is also in {seen[key]} "
+                                    f"(shards of one run never share a row)")
+                seen[key] = p
+                rows.append(row)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    write_text_atomic(out_path, buf.getvalue())
+    return len(rows)
