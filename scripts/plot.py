@@ -84,7 +84,13 @@ def _title(ax, text, df):
     ax.set_title(text + (f"\n{note}" if note else ""), fontsize=10)
 
 
+# Set by main() when any input row is a fixture (tconv_results.fixture_banner): every figure
+# then carries it.
+FIXTURE_BANNER = ""
+
+
 def _save(fig, path, dpi):
+    tr.stamp_fixture_banner(fig, FIXTURE_BANNER)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     import matplotlib.pyplot as plt
     plt.close(fig)
@@ -454,6 +460,7 @@ def plot_c_matrix(a, path, out, dpi, used):
 # ---- main ---------------------------------------------------------------------------------------
 
 def main(argv=None):
+    global FIXTURE_BANNER
     args = parse_args(argv)
     if not args.csv and not args.c_matrix:
         raise tr.UserError("nothing to plot: give results CSV file(s) and/or --c-matrix FILE")
@@ -468,6 +475,9 @@ def main(argv=None):
             raise tr.UserError(f"no rows with status 'passed' in {', '.join(args.csv)}: "
                                f"nothing to plot")
         df = tr.add_derived(df)
+    FIXTURE_BANNER = tr.fixture_banner(df)
+    if FIXTURE_BANNER:
+        print(f"plot.py: {FIXTURE_BANNER}", file=sys.stderr)
     matrices = [(p, load_matrix(p)) for p in args.c_matrix]
     try:
         os.makedirs(args.out, exist_ok=True)

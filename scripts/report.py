@@ -79,7 +79,8 @@ def parse_args(argv):
         description="Writes report.md and report.html: which transposed-convolution "
                     "implementation to use, per shape, and a model's total under each policy.")
     ap.add_argument("csv", nargs="+", metavar="RESULTS.csv",
-                    help="results CSV file(s): tconv_bench's, peer_pytorch.py's")
+                    help="results CSV file(s): tconv_bench's, peer_pytorch.py's; a folder "
+                         "stands for its CSVs (the shards of a sharded run)")
     ap.add_argument("--out", required=True, metavar="DIR", help="output folder")
     ap.add_argument("--shapes", metavar="shapes.csv",
                     help="a model's shapes file (shapes_from_onnx.py / shapes_from_torch.py): "
@@ -498,7 +499,10 @@ def make_plots(d, tt, out, dpi):
     colors = tr.impl_colors(d.df["impl"].unique())
     files = {}
 
+    banner = tr.fixture_banner(d.df)
+
     def save(fig, name):
+        tr.stamp_fixture_banner(fig, banner)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
         plt.close(fig)
@@ -561,6 +565,8 @@ def render_md(title, blocks):
             out += [f"### {b[1]}", ""]
         elif b[0] == "p":
             out += [b[1], ""]
+        elif b[0] == "banner":
+            out += [f"> **{b[1]}**", ""]
         elif b[0] == "table":
             header, rows = b[1], b[2]
             out.append("| " + " | ".join(md_cell(h.strip()) for h in header) + " |")
@@ -593,6 +599,10 @@ def render_html(title, blocks, out_dir):
             parts.append(f"<{b[0]}>{html.escape(b[1])}</{b[0]}>")
         elif b[0] == "p":
             parts.append(f"<p>{_inline_md(b[1])}</p>")
+        elif b[0] == "banner":
+            parts.append("<div class=\"fixture-banner\" role=\"alert\" style=\"background:#c00;"
+                         "color:#fff;font-weight:bold;font-size:120%;padding:0.7em 1em;"
+                         f"margin:0 0 1em\">{html.escape(b[1])}</div>")
         elif b[0] == "table":
             parts.append("<table><tr>" + "".join(f"<th>{html.escape(h.strip())}</th>"
                                                  for h in b[1]) + "</tr>")
@@ -636,6 +646,9 @@ def build_report(args):
                    f"{df['impl'].nunique()} implementations."
                    + (f" Constraints for the constrained pick: {d.constraint_text()}."
                       if d.constrained else ""))]
+    banner = tr.fixture_banner(df)
+    if banner:
+        intro.insert(0, ("banner", banner))
     return "Transposed convolution: which implementation to use", intro + blocks, summary, plots
 
 

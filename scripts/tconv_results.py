@@ -529,6 +529,18 @@ def fixture_banner(df) -> str:
             f"fixture (gpu {names}); their times are invented, not measured on a GPU.")
 
 
+def stamp_fixture_banner(fig, banner: str) -> None:
+    """The fixture banner across the top of a matplotlib figure, white on red, above everything
+    else (savefig with bbox_inches="tight" keeps it)."""
+    if not banner:
+        return
+    import textwrap
+
+    fig.text(0.5, 1.0, textwrap.fill(banner, 80), ha="center", va="bottom", fontsize=9,
+             color="white", fontweight="bold", transform=fig.transFigure,
+             bbox=dict(facecolor="#cc0000", edgecolor="#cc0000", boxstyle="square,pad=0.6"))
+
+
 # ---- merging shards -----------------------------------------------------------------------------
 
 ROW_KEY = ["suite", "shape", "dtype", "layout", "impl"]

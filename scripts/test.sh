@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, runs every test (CTest: GoogleTest and the
-# scripts' pytest suite), then builds the host code again with AddressSanitizer and
+# scripts' pytest suite; Chromium for the report.html test is installed first), then builds the host code again with AddressSanitizer and
 # UndefinedBehaviorSanitizer and runs every CPU test under them. GPU tests report "skipped" where
 # there is no GPU.
 #   TCONV_SANITIZERS=0   skip the sanitizer build (e.g. on a laptop, for a quick run)
@@ -9,6 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 scripts/bootstrap.sh --build
+# Headless Chromium for the report.html test (tests/scripts/test_report_in_browser.py), which
+# reports skipped without it; only the tests need it, so bootstrap.sh does not install it.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else return 1; fi; }
+  echo "test.sh: installing chromium (the report.html browser test)"
+  { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+    || { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; } \
+    || echo "test.sh: chromium did not install; the browser test will report skipped" >&2
+fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
 
 if [ "${TCONV_SANITIZERS:-1}" != 0 ]; then
