@@ -17,8 +17,8 @@ namespace {
 template <typename T>
 void check_fill(int64_t n) {
   // Poisoned first: every element must be written.
-  std::vector<T> a(size_t(n), T(std::numeric_limits<float>::quiet_NaN()));
-  std::vector<T> b = a;
+  auto a = ::cpu_cuda::device_vec(size_t(n), T(std::numeric_limits<float>::quiet_NaN()), "a");
+  auto b = ::cpu_cuda::device_vec(size_t(n), T(std::numeric_limits<float>::quiet_NaN()), "b");
   ceilings::launch_fill<T>(nullptr, a.data(), n);
   ceilings::launch_fill<T>(nullptr, b.data(), n);
   double sum = 0, sum2 = 0;
@@ -77,11 +77,13 @@ TEST(CpuRunCeilings, GemmArgumentsComputeTheSquareProductAndItsFlops) {
 
 TEST(CpuRunGpuTimer, HoldKernelReturnsWhenReleasedAndMarksATimeout) {
   ::cpu_cuda::set_seed(11);
-  int32_t words[2] = {1, 0};  // released before it starts: no timeout
-  launch(hold_stream_kernel, dim3(1), dim3(1), 0, nullptr, words, uint64_t(10) * 1000 * 1000 * 1000);
+  // The host-mapped pinned words GpuTimer hands the kernel.
+  auto words = ::cpu_cuda::device_vec<int32_t>(2, 0, "words");
+  words[0] = 1;  // released before it starts: no timeout
+  launch(hold_stream_kernel, dim3(1), dim3(1), 0, nullptr, words.data(), uint64_t(10) * 1000 * 1000 * 1000);
   EXPECT_EQ(words[1], 0);
   words[0] = 0;  // never released: gives up after 1 ms and says so
-  launch(hold_stream_kernel, dim3(1), dim3(1), 0, nullptr, words, uint64_t(1000) * 1000);
+  launch(hold_stream_kernel, dim3(1), dim3(1), 0, nullptr, words.data(), uint64_t(1000) * 1000);
   EXPECT_EQ(words[1], 1);
 }
 

@@ -25,7 +25,7 @@ void bias_case(DType dt, uint64_t seed) {
       ref::direct(p, r.x.data(), r.w.data(), nullptr, y0.data());
       convert::round_all(dt, y0);
       if (nhwc) y0 = convert::nchw_to_nhwc(y0.data(), p.n, p.c_out, p.h_out(), p.w_out());
-      r.ys = convert::to_storage(dt, y0.data(), y0.size());
+      r.ys = ::cpu_cuda::to_device(convert::to_storage(dt, y0.data(), y0.size()), "y");
       dnn_kernels::launch_bias_add<T>(nullptr, p, nhwc, r.bp<T>(), r.yp<T>());
       ASSERT_EQ(testing::judge(r), "") << testing::describe(r);
     }
@@ -79,18 +79,18 @@ void zero_insert_case(DType dt, uint64_t seed) {
       // wz must be written.
       std::vector<double> nan_z(size_t(z_total), std::numeric_limits<double>::quiet_NaN());
       std::vector<double> nan_w(size_t(p.w_elems()), std::numeric_limits<double>::quiet_NaN());
-      std::vector<unsigned char> z = convert::to_storage(dt, nan_z.data(), nan_z.size());
-      std::vector<unsigned char> wz = convert::to_storage(dt, nan_w.data(), nan_w.size());
+      const auto z = ::cpu_cuda::to_device(convert::to_storage(dt, nan_z.data(), nan_z.size()), "z");
+      const auto wz = ::cpu_cuda::to_device(convert::to_storage(dt, nan_w.data(), nan_w.size()), "wz");
       dnn_kernels::launch_zero_insert_transform<T>(nullptr, p, nhwc, r.xp<T>(),
-                                                   reinterpret_cast<T*>(z.data()), z_total,
-                                                   r.wp<T>(), reinterpret_cast<T*>(wz.data()));
+                                                   reinterpret_cast<T*>(const_cast<unsigned char*>(z.data())), z_total,
+                                                   r.wp<T>(), reinterpret_cast<T*>(const_cast<unsigned char*>(wz.data())));
       std::vector<double> y = host_forward(p, l, convert::from_storage(dt, z.data(), size_t(z_total)),
                                            convert::from_storage(dt, wz.data(), size_t(p.w_elems())));
       if (p.has_bias)  // the bias pass is its own kernel (tested above)
         for (int64_t e = 0; e < int64_t(y.size()); ++e)
           y[size_t(e)] += r.b[size_t(dnn::output_channel<int64_t>(p, nhwc, e))];
       convert::round_all(dt, y);
-      r.ys = convert::to_storage(dt, y.data(), y.size());
+      r.ys = ::cpu_cuda::to_device(convert::to_storage(dt, y.data(), y.size()), "y");
       ASSERT_EQ(testing::judge(r), "") << testing::describe(r);
     }
   }

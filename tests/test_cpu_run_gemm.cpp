@@ -28,8 +28,8 @@ void col2im_case(DType dt, uint64_t seed) {
     const kmath::Col2imGemm full = kmath::col2im_gemm_plan(p, int(chunk));
     const int64_t tail = p.n % chunk;
     const kmath::Col2imGemm part = kmath::col2im_gemm_plan(p, int(tail == 0 ? chunk : tail));
-    std::vector<float> col(size_t(chunk * kmath::col_item_elems(p)),
-                           std::numeric_limits<float>::quiet_NaN());
+    auto col = ::cpu_cuda::device_vec(size_t(chunk * kmath::col_item_elems(p)),
+                                      std::numeric_limits<float>::quiet_NaN(), "col");
     gemm_col2im_run(nullptr, kHostGemm, p, dt, r.tensors(), col.data(), chunk, full, part);
     ASSERT_EQ(testing::judge(r), "") << testing::describe(r) << " chunk " << chunk;
   }
@@ -55,7 +55,7 @@ void explicit_gemm_case(DType dt, uint64_t seed) {
       // C^T poisoned: the builder's clear must reach every entry.
       std::vector<double> nan(size_t(kmath::c_cols(p) * kmath::c_rows(p)),
                               std::numeric_limits<double>::quiet_NaN());
-      std::vector<unsigned char> ct = convert::to_storage(dt, nan.data(), nan.size());
+      auto ct = ::cpu_cuda::to_device(convert::to_storage(dt, nan.data(), nan.size()), "ct");
       build_ct_launch(nullptr, p, nhwc, dt, r.tensors().w, ct.data());
       explicit_gemm_run(nullptr, kHostGemm, p, dt, nhwc, r.tensors(), ct.data());
       ASSERT_EQ(testing::judge(r), "") << testing::describe(r);

@@ -25,10 +25,13 @@ void spmm_case(DType dt, uint64_t seed) {
       const bool idx64 = i % 2 == 1;
       const size_t ib = idx64 ? 8 : 4;
       // Poisoned (0xFF: index -1, NaN values): an entry the builder skips breaks the structure.
-      std::vector<unsigned char> row_ptr(size_t(csr_rows(p) + 1) * ib, 0xFF);
-      std::vector<unsigned char> col(size_t(std::max<int64_t>(nnz, 1)) * ib, 0xFF);
-      std::vector<unsigned char> val(size_t(std::max<int64_t>(nnz, 1)) * storage_bytes(dt), 0xFF);
-      csr_fill_launch(nullptr, p, nhwc, dt, idx64, sy.data(), sx.data(), r.tensors().w,
+      auto row_ptr = ::cpu_cuda::device_vec<unsigned char>(size_t(csr_rows(p) + 1) * ib, 0xFF, "row_ptr");
+      auto col = ::cpu_cuda::device_vec<unsigned char>(size_t(std::max<int64_t>(nnz, 1)) * ib, 0xFF, "col");
+      auto val = ::cpu_cuda::device_vec<unsigned char>(
+          size_t(std::max<int64_t>(nnz, 1)) * storage_bytes(dt), 0xFF, "val");
+      const auto dsy = ::cpu_cuda::to_device(sy, "tap_prefix_y");
+      const auto dsx = ::cpu_cuda::to_device(sx, "tap_prefix_x");
+      csr_fill_launch(nullptr, p, nhwc, dt, idx64, dsy.data(), dsx.data(), r.tensors().w,
                       row_ptr.data(), col.data(), val.data());
       explicit_spmm_prefill(nullptr, p, dt, nhwc, r.tensors());
       if (nnz > 0) {
@@ -58,8 +61,10 @@ void reference_gather_case() {
   for (int i = 0; i < testing::kCpuRunProblems; ++i) {
     const Problem p = testing::cpu_run_problem(rng, i);
     HostRun r = testing::make_run(p, DType::fp64, false, rng);
-    std::vector<double> y(size_t(p.y_elems()), std::numeric_limits<double>::quiet_NaN());
-    reference_gather_launch(nullptr, p, r.x.data(), r.w.data(), p.has_bias ? r.b.data() : nullptr,
+    auto y = ::cpu_cuda::device_vec(size_t(p.y_elems()), std::numeric_limits<double>::quiet_NaN(), "y");
+    const auto x = ::cpu_cuda::to_device(r.x, "x"), w = ::cpu_cuda::to_device(r.w, "w");
+    const auto b = ::cpu_cuda::to_device(r.b, "bias");
+    reference_gather_launch(nullptr, p, x.data(), w.data(), p.has_bias ? b.data() : nullptr,
                             y.data());
     const ErrorMetrics m = compare(y.data(), r.ref.data(), y.size());
     ASSERT_EQ(check_tolerance(m, tolerance(DType::fp64, reduction_length(p))), "") << p.to_string();

@@ -22,7 +22,7 @@ void zero_insert_case(DType dt, uint64_t seed) {
     // z poisoned as y is: a position the fill skips shows up as NaN.
     std::vector<double> nan(size_t(chunk * kmath::zi_item_elems(g)),
                             std::numeric_limits<double>::quiet_NaN());
-    std::vector<unsigned char> z = convert::to_storage(dt, nan.data(), nan.size());
+    auto z = ::cpu_cuda::to_device(convert::to_storage(dt, nan.data(), nan.size()), "z");
     zi_run<T>(nullptr, p, r.tensors(), reinterpret_cast<T*>(z.data()), chunk);
     ASSERT_EQ(testing::judge(r), "") << testing::describe(r) << " chunk " << chunk;
   }
@@ -41,7 +41,7 @@ TEST(CpuRunZeroInsert, SeveralWeightChunksMatchDirect) {
     ASSERT_GT(p.c_in_per_group() * p.k_h * p.k_w, kZiChunk);
     HostRun r = testing::make_run(p, DType::fp32, false, rng);
     const kmath::ZiGeom g = kmath::zi_geom(p);
-    std::vector<float> z(size_t(p.n * kmath::zi_item_elems(g)), std::nanf(""));
+    auto z = ::cpu_cuda::device_vec(size_t(p.n * kmath::zi_item_elems(g)), std::nanf(""), "z");
     zi_run<float>(nullptr, p, r.tensors(), z.data(), p.n);
     ASSERT_EQ(testing::judge(r), "") << testing::describe(r);
   }

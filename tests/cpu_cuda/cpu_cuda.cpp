@@ -2,12 +2,15 @@
 // the running block, stacks reused from block to block.
 #include "tests/cpu_cuda/cpu_cuda.hpp"
 
+#include "tests/cpu_cuda/profiler.hpp"
+
 #include <sys/mman.h>
 #include <ucontext.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -39,13 +42,16 @@ namespace {
 constexpr size_t kStackBytes = size_t(256) << 10;
 constexpr size_t kMaxStaticShared = size_t(48) << 10;
 constexpr size_t kWarpScratchBytes = 8192;  // zeroed when a block starts
+// The fiber's ThreadState sits at the bottom of its stack mapping, below the usable stack.
+constexpr size_t kStateBytes = 256;
+static_assert(sizeof(ThreadState) <= kStateBytes, "ThreadState must fit below the stack");
 
 enum class Wait { none, block, warp, done };
 
 struct Fiber {
   ucontext_t ctx;
-  void* stack = nullptr;
-  ThreadState state;
+  char* stack = nullptr;
+  ThreadState* state = nullptr;  // at stack[0]
   Wait wait = Wait::none;
   void* fake_stack = nullptr;
 };
@@ -61,7 +67,7 @@ struct Scheduler {
   std::vector<int> runnable;
   int live = 0, block_arrived = 0;
   std::vector<int> warp_live, warp_arrived;
-  std::vector<std::vector<unsigned char>> warp_scratch;  // fixed size: pointers stay valid
+  std::vector<unsigned char> warp_scratch;  // kWarpScratchBytes per warp, one range
   std::mt19937_64 rng{1};
   std::string failure;
   LaunchRecord record;
@@ -92,6 +98,7 @@ void fiber_entry() {
 #endif
   Fiber& f = *s.running;
   (*s.body)();
+  f.state->in_kernel = false;
   f.wait = Wait::done;
   switch_to_main(f, true);
 }
@@ -99,9 +106,9 @@ void fiber_entry() {
 void run_fiber(Fiber& f) {
   Scheduler& s = sched();
   s.running = &f;
-  detail::g_current = &f.state;
+  detail::g_current = f.state;
 #if defined(TCONV_CPU_CUDA_ASAN)
-  __sanitizer_start_switch_fiber(&s.main_fake, f.stack, kStackBytes);
+  __sanitizer_start_switch_fiber(&s.main_fake, f.stack + kStateBytes, kStackBytes - kStateBytes);
 #endif
   swapcontext(&s.main_ctx, &f.ctx);
 #if defined(TCONV_CPU_CUDA_ASAN)
@@ -111,12 +118,7 @@ void run_fiber(Fiber& f) {
   s.running = nullptr;
 }
 
-int warp_of(const Fiber& f) {
-  const ThreadState& t = f.state;
-  const unsigned linear =
-      (t.thread_idx.z * t.block_dim.y + t.thread_idx.y) * t.block_dim.x + t.thread_idx.x;
-  return int(linear / 32);
-}
+int warp_of(const Fiber& f) { return f.state->warp; }
 
 // Releases the block barrier or a warp barrier once every live participant has arrived.
 void release_ready(int warp) {
@@ -149,14 +151,14 @@ void run_block(size_t nthreads) {
   s.block_arrived = 0;
   std::fill(s.warp_arrived.begin(), s.warp_arrived.end(), 0);
   std::fill(s.warp_live.begin(), s.warp_live.end(), 0);
-  for (std::vector<unsigned char>& w : s.warp_scratch) std::fill(w.begin(), w.end(), 0);
+  std::fill(s.warp_scratch.begin(), s.warp_scratch.end(), 0);
   for (size_t i = 0; i < nthreads; ++i) {
     Fiber& f = s.fibers[i];
     f.wait = Wait::none;
     f.fake_stack = nullptr;
     getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = f.stack;
-    f.ctx.uc_stack.ss_size = kStackBytes;
+    f.ctx.uc_stack.ss_sp = f.stack + kStateBytes;
+    f.ctx.uc_stack.ss_size = kStackBytes - kStateBytes;
     f.ctx.uc_link = nullptr;
     makecontext(&f.ctx, fiber_entry, 0);
     ++s.warp_live[warp_of(f)];
@@ -190,6 +192,17 @@ void set_seed(uint64_t seed) { sched().rng.seed(seed); }
 
 void fail(const std::string& what) {
   Scheduler& s = sched();
+  // Not an access of the kernel's (see profiler.cpp's on_access).
+  ThreadState* t = detail::g_current;
+  const bool in_kernel = t && t->in_kernel;
+  if (t) t->in_kernel = false;
+  struct Restore {
+    ThreadState* t;
+    bool v;
+    ~Restore() {
+      if (t) t->in_kernel = v;
+    }
+  } restore{t, in_kernel};
   if (s.failure.empty()) s.failure = what;
 }
 
@@ -201,21 +214,16 @@ void syncthreads() {
   switch_to_main(f, false);
 }
 
-int lane_id() {
-  const ThreadState& t = sched().running->state;
-  return int(((t.thread_idx.z * t.block_dim.y + t.thread_idx.y) * t.block_dim.x + t.thread_idx.x) %
-             32);
-}
+int lane_id() { return sched().running->state->lane; }
 
 void* warp_scratch(size_t bytes) {
   Scheduler& s = sched();
-  std::vector<unsigned char>& w = s.warp_scratch[size_t(warp_of(*s.running))];
-  if (bytes > w.size()) {  // a model asking for more is a bug of the runtime itself
+  if (bytes > kWarpScratchBytes) {  // a model asking for more is a bug of the runtime itself
     std::fprintf(stderr, "cpu_cuda: warp_scratch: %zu bytes asked, %zu available\n", bytes,
-                 w.size());
+                 kWarpScratchBytes);
     std::abort();
   }
-  return w.data();
+  return s.warp_scratch.data() + size_t(warp_of(*s.running)) * kWarpScratchBytes;
 }
 
 void syncwarp() {
@@ -226,7 +234,8 @@ void syncwarp() {
   switch_to_main(f, false);
 }
 
-void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<void()>& body) {
+void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<void()>& body,
+              const void* kernel) {
   Scheduler& s = sched();
   if (s.running) throw std::logic_error("cpu_cuda: a kernel launched a kernel");
   s.record.grid = grid;
@@ -250,30 +259,45 @@ void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<vo
   (void)static_shared;  // the section holds every kernel's arrays; per-kernel size is unknown
   while (s.fibers.size() < nthreads) {
     Fiber f;
-    f.stack = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (f.stack == MAP_FAILED) throw std::runtime_error("cpu_cuda: cannot allocate a fiber stack");
+    void* m = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::runtime_error("cpu_cuda: cannot allocate a fiber stack");
+    f.stack = static_cast<char*>(m);
+    f.state = new (m) ThreadState();
+    f.state->stack_lo = f.stack;
+    f.state->stack_hi = f.stack + kStackBytes;
     s.fibers.push_back(f);
   }
   s.warp_live.assign((nthreads + 31) / 32, 0);
   s.warp_arrived.assign((nthreads + 31) / 32, 0);
-  s.warp_scratch.assign((nthreads + 31) / 32, std::vector<unsigned char>(kWarpScratchBytes));
+  s.warp_scratch.assign((nthreads + 31) / 32 * kWarpScratchBytes, 0);
+  prof::set_runtime_range(0, s.warp_scratch.data(), s.warp_scratch.size());
   s.body = &body;
-  for (unsigned bz = 0; bz < grid.z; ++bz)
-    for (unsigned by = 0; by < grid.y; ++by)
-      for (unsigned bx = 0; bx < grid.x; ++bx) {
+  prof::launch_begin(kernel, grid, block);
+  uint64_t linear = 0;
+  for (unsigned bz = 0; bz < grid.z && s.failure.empty(); ++bz)
+    for (unsigned by = 0; by < grid.y && s.failure.empty(); ++by)
+      for (unsigned bx = 0; bx < grid.x; ++bx, ++linear) {
+        if (!prof::want_block(linear)) continue;
         size_t i = 0;
         for (unsigned tz = 0; tz < block.z; ++tz)
           for (unsigned ty = 0; ty < block.y; ++ty)
             for (unsigned tx = 0; tx < block.x; ++tx, ++i) {
-              ThreadState& t = s.fibers[i].state;
+              ThreadState& t = *s.fibers[i].state;
               t.thread_idx = make_uint3(tx, ty, tz);
               t.block_idx = make_uint3(bx, by, bz);
               t.block_dim = block;
               t.grid_dim = grid;
+              t.thread = int(i);
+              t.warp = int(i / 32);
+              t.lane = int(i % 32);
+              t.in_kernel = false;
             }
+        prof::block_begin(linear, make_uint3(bx, by, bz));
         run_block(nthreads);
+        prof::block_end();
         if (!s.failure.empty()) break;
       }
+  prof::launch_end(!s.failure.empty());
   s.body = nullptr;
   if (!s.failure.empty()) throw std::runtime_error("cpu_cuda: " + s.failure);
 }

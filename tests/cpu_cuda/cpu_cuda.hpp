@@ -54,16 +54,28 @@
 
 namespace cpu_cuda {
 
+// Kept at the bottom of each fiber's own stack mapping, so that the kernel's reads of threadIdx and
+// friends are reads of the thread's own stack (which the profiler ignores, see profiler.hpp).
 struct ThreadState {
   uint3 thread_idx;
   uint3 block_idx;
   dim3 block_dim;
   dim3 grid_dim;
+  int thread = 0, warp = 0, lane = 0;  // linear index in the block, its warp and lane
+  bool in_kernel = false;              // inside the kernel body (not the launch glue)
+  const char* stack_lo = nullptr;      // this fiber's stack mapping
+  const char* stack_hi = nullptr;
 };
 
 namespace detail {
 extern ThreadState* g_current;
 }  // namespace detail
+
+namespace prof {  // profiler.hpp
+enum class Space : uint8_t { global, shared };
+enum class Kind : uint8_t { load, store, atomic };
+void on_access(const void* addr, size_t size, Kind kind, uintptr_t pc);
+}  // namespace prof
 
 // The launch the runtime saw last (tests check that a kernel was launched the way they expect).
 struct LaunchRecord {
@@ -78,8 +90,20 @@ void reset_launch_count();
 void set_seed(uint64_t seed);
 
 // Runs body once per thread of every block of grid, as described at the top. Throws
-// std::runtime_error, after the grid ran, when a limit was broken or a check failed.
-void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<void()>& body);
+// std::runtime_error, after the grid ran, when a limit was broken or a check failed. kernel
+// identifies the __global__ function for the profiler (tests/cpu_cuda/profiler.hpp), which may
+// also restrict the run to a sample of the grid's blocks.
+void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<void()>& body,
+              const void* kernel = nullptr);
+
+// Marks the calling fiber as inside the kernel body for its lifetime: what the launch glue reads
+// (the parameter tuple, the closure) before it is not an access of the kernel's.
+struct KernelScope {
+  KernelScope() { detail::g_current->in_kernel = true; }
+  ~KernelScope() { detail::g_current->in_kernel = false; }
+  KernelScope(const KernelScope&) = delete;
+  KernelScope& operator=(const KernelScope&) = delete;
+};
 
 // Block-wide and warp-wide barriers of the calling fiber.
 void syncthreads();
@@ -103,25 +127,22 @@ inline void check_aligned(const void* p, size_t align, const char* what) {
 inline void __syncthreads() { ::cpu_cuda::syncthreads(); }
 inline void __syncwarp(unsigned = 0xffffffffu) { ::cpu_cuda::syncwarp(); }
 
-inline float atomicAdd(float* a, float v) {
-  const float old = *a;
+// An atomic is one access of kind atomic for the profiler: the body is not instrumented (it would
+// count a load and a store), and noinline, so that the return address names the kernel's site.
+#define TCONV_CPU_ATOMIC __attribute__((noinline, no_sanitize_thread))
+template <typename T>
+TCONV_CPU_ATOMIC T cpu_atomic_add(T* a, T v) {
+  ::cpu_cuda::prof::on_access(a, sizeof(T), ::cpu_cuda::prof::Kind::atomic,
+                              reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+  const T old = *a;
   *a = old + v;
   return old;
 }
-inline double atomicAdd(double* a, double v) {
-  const double old = *a;
-  *a = old + v;
-  return old;
-}
-inline int atomicAdd(int* a, int v) {
-  const int old = *a;
-  *a = old + v;
-  return old;
-}
+inline float atomicAdd(float* a, float v) { return cpu_atomic_add(a, v); }
+inline double atomicAdd(double* a, double v) { return cpu_atomic_add(a, v); }
+inline int atomicAdd(int* a, int v) { return cpu_atomic_add(a, v); }
 inline unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) {
-  const unsigned long long old = *a;
-  *a = old + v;
-  return old;
+  return cpu_atomic_add(a, v);
 }
 
 template <typename T>
@@ -156,10 +177,15 @@ void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream
             A&&... args) {
   static_assert(sizeof...(P) == sizeof...(A), "launch: argument count differs from the kernel's");
   const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
-  ::cpu_cuda::run_grid(grid, block, smem, [&] {
-    std::tuple<std::decay_t<P>...> copy = params;
-    std::apply(kernel, copy);
-  });
+  ::cpu_cuda::run_grid(
+      grid, block, smem,
+      [&] {
+        std::tuple<std::decay_t<P>...> copy = params;
+        void (*const fn)(P...) = kernel;  // on this thread's stack, as the copy is
+        const ::cpu_cuda::KernelScope in_kernel;
+        std::apply(fn, copy);
+      },
+      reinterpret_cast<const void*>(kernel));
 }
 
 inline void memset_async(void* p, int value, size_t bytes, cudaStream_t) {
@@ -169,4 +195,5 @@ inline void memset_async(void* p, int value, size_t bytes, cudaStream_t) {
 }  // namespace cpu_run
 }  // namespace tconv
 
+#include "tests/cpu_cuda/device_memory.hpp"
 #include "tests/cpu_cuda/mma_sync.hpp"

@@ -41,7 +41,8 @@ struct HostRun {
   DType dtype = DType::fp32;
   bool nhwc = false;
   std::vector<double> x, w, b, ref;              // NCHW fp64, rounded to dtype
-  std::vector<unsigned char> xs, ws, bs, ys;      // storage bytes in the layout
+  // storage bytes in the layout, in the runtime's device memory (exact sizes for memcheck)
+  ::cpu_cuda::DeviceVec<unsigned char> xs, ws, bs, ys;
 
   Tensors tensors() {
     Tensors t;
@@ -80,11 +81,11 @@ inline HostRun make_run(const Problem& p, DType dtype, bool nhwc, std::mt19937_6
     xl = convert::nchw_to_nhwc(r.x.data(), p.n, p.c_in, p.h_in, p.w_in);
     wl = convert::nchw_to_nhwc(r.w.data(), p.c_in, p.c_out_per_group(), p.k_h, p.k_w);
   }
-  r.xs = convert::to_storage(dtype, xl.data(), xl.size());
-  r.ws = convert::to_storage(dtype, wl.data(), wl.size());
-  r.bs = convert::to_storage(dtype, r.b.data(), r.b.size());
+  r.xs = ::cpu_cuda::to_device(convert::to_storage(dtype, xl.data(), xl.size()), "x");
+  r.ws = ::cpu_cuda::to_device(convert::to_storage(dtype, wl.data(), wl.size()), "w");
+  r.bs = ::cpu_cuda::to_device(convert::to_storage(dtype, r.b.data(), r.b.size()), "bias");
   std::vector<double> nan(size_t(p.y_elems()), std::numeric_limits<double>::quiet_NaN());
-  r.ys = convert::to_storage(dtype, nan.data(), nan.size());
+  r.ys = ::cpu_cuda::to_device(convert::to_storage(dtype, nan.data(), nan.size()), "y");
   return r;
 }
 

@@ -23,6 +23,9 @@ namespace cpu_cuda {
 // shared by the warp's lanes, kept between barriers of the block).
 int lane_id();
 void* warp_scratch(size_t bytes);
+namespace prof {
+void count_mma();  // profiler.hpp: one warp-wide mma.sync
+}
 
 namespace ptx {
 
@@ -100,6 +103,7 @@ void mma_sync(float& c0, float& c1, float& c2, float& c3, const uint32_t (&a)[4]
   static_assert(sizeof(Scratch) <= 8192, "the runtime's warp scratch");
   Scratch* w = static_cast<Scratch*>(warp_scratch(sizeof(Scratch)));
   const int lane = lane_id();
+  if (lane == 0) prof::count_mma();
   Slot& s = w->slot[w->calls[lane]++ & 1];
   for (int r = 0; r < 4; ++r) s.a[lane][r] = a[r];
   for (int r = 0; r < 2; ++r) s.b[lane][r] = b[r];

@@ -1,0 +1,121 @@
+// What a GPU profiler would say about a kernel, measured while it runs on the CPU runtime.
+//
+// Where the accesses come from: the kernel test translation units of the instrumented binaries
+// (tconv_mem_tests, cpu_profile) are compiled with GCC's -fsanitize=thread, which makes the
+// compiler call __tsan_read<N>/__tsan_write<N>/__tsan_*_range before every memory access it
+// could not keep in registers. Those binaries do not link libtsan: tsan_hooks.cpp defines the
+// callbacks and hands (address, size, kind, call site) to on_access() below. The call site is
+// the return address, i.e. one machine instruction of the instrumented code; it is symbolised
+// with addr2line to file:line of kernels/ or bench/ (the first frame of the inline chain outside
+// the runtime). Every __global__ compiled into those binaries is covered, none is chosen.
+//
+// What is ignored: accesses outside a kernel body (the test's host code, the launch glue), the
+// calling thread's own stack (locals, kernel parameters: each thread's copy lives there, and the
+// runtime keeps threadIdx & co. at the bottom of it), the runtime's own memory (the mma model's
+// warp scratch) and the binary's static data (on a GPU a kernel cannot name a host variable;
+// nvcc refuses it). Everything else is checked and counted:
+//
+//   memcheck   a global access must lie inside one live allocation made through the runtime
+//              (device_memory.hpp: exact sizes, guard bytes between), a shared access inside one
+//              __shared__ array (their bounds come from the binary's symbol table), and a shared
+//              read must read bytes that a thread of the block wrote since the block started.
+//              A violation fails the launch with the site, the address and the nearest
+//              allocation, also when the value read is then discarded.
+//   counters   per (kernel, site), in CUDA's model of a warp-wide instruction: the i-th dynamic
+//              execution of a site by each lane of a warp is one request (lanes that never get
+//              there are inactive). Global: requests, bytes, distinct 32-byte sectors and the
+//              ideal sectors for the bytes touched. Shared: requests, wavefronts under the bank
+//              rule (32 banks of 4 bytes; lanes reading the same word share it; accesses of 8
+//              bytes are served per half-warp and of 16 bytes per quarter-warp) and the
+//              conflict-free count. Per launch: mma.sync instructions.
+//   L2 model   DRAM bytes per buffer: blocks in launch order, one wave of resident blocks at a
+//              time, an LRU of 32-byte sectors the size of the modelled GPU's L2.
+//
+// A large grid is sampled: only the chosen blocks run (sample_blocks) and the counters are
+// scaled by blocks / blocks run. The L2 model then needs every block's footprint: a block that
+// did not run takes the footprint of the sampled block nearest to it (same y and z where one
+// exists), translated per buffer by the per-grid-step shift measured between sampled neighbours
+// (a tile of x, w or y moves by a fixed stride as blockIdx steps). The CPU tests hold that
+// extrapolation against the full grid on problems where both run.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/cpu_cuda/cpu_cuda.hpp"
+
+namespace cpu_cuda::prof {
+
+// Space and Kind: cpu_cuda.hpp.
+
+// True in a binary whose kernel code is instrumented (tsan_hooks.cpp linked): only there do
+// accesses reach the profiler.
+bool instrumented();
+
+struct Settings {
+  bool memcheck = true;     // fail a launch on an invalid or uninitialized access
+  bool counters = false;    // per-site efficiency counters and the per-launch profile
+  bool l2 = false;          // the L2 model (needs counters)
+  int sample_blocks = 0;    // 0: every block; else about this many, spread over the grid
+  int sms = 132;            // for the wave size of the L2 model
+  int max_threads_per_sm = 2048;
+  int max_blocks_per_sm = 32;
+  int64_t smem_per_sm = 228 * 1024;
+  int64_t smem_reserved_per_block = 1024;
+  int64_t l2_bytes = 50 * 1000 * 1000;
+};
+void configure(const Settings& s);
+const Settings& settings();
+
+struct SiteCounters {
+  uintptr_t pc = 0;  // the instruction's address (offset in the binary, stable per build)
+  std::string where;  // file:line (function)
+  Space space = Space::global;
+  Kind kind = Kind::load;
+  double requests = 0, lane_accesses = 0, bytes = 0;
+  double sectors = 0, ideal_sectors = 0;        // global
+  double wavefronts = 0, ideal_wavefronts = 0;  // shared
+  double sector_efficiency() const { return sectors > 0 ? ideal_sectors / sectors : 1.0; }
+  double wavefront_ratio() const { return ideal_wavefronts > 0 ? wavefronts / ideal_wavefronts : 1.0; }
+};
+
+struct BufferTraffic {
+  std::string name;
+  int64_t size = 0;             // bytes of the allocation
+  double dram_read = 0, dram_write = 0;  // modelled DRAM bytes
+  double l2_read = 0, l2_write = 0;      // bytes of the sectors requested from L2
+};
+
+struct LaunchProfile {
+  const void* kernel = nullptr;
+  std::string kernel_name;
+  dim3 grid, block;
+  int64_t blocks = 0, blocks_run = 0;
+  double scale = 1;             // blocks / blocks_run
+  int64_t static_smem = 0;      // bytes of the __shared__ arrays the kernel touched
+  int resident_blocks_per_sm = 0;
+  double mma = 0;               // mma.sync instructions (scaled)
+  std::vector<SiteCounters> sites;
+  std::vector<BufferTraffic> buffers;  // filled when the L2 model ran
+  bool l2_extrapolated = false;
+};
+
+// Profiles of the launches since the last clear() (only with counters on).
+const std::vector<LaunchProfile>& launches();
+void clear();
+
+// file:line (function) of an instruction address, as the reports print it.
+std::string symbolize(uintptr_t pc);
+
+// ---- Called by the runtime (cpu_cuda.cpp), the mma model and tsan_hooks.cpp ----------------
+void launch_begin(const void* kernel, dim3 grid, dim3 block);
+bool want_block(uint64_t linear);  // false: the sample skips this block
+void block_begin(uint64_t linear, uint3 block_idx);
+void block_end();
+void launch_end(bool failed);
+void count_mma();
+// Memory of the runtime itself that kernel code touches through the runtime's inline models.
+void set_runtime_range(int slot, const void* p, size_t bytes);
+}  // namespace cpu_cuda::prof

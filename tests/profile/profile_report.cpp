@@ -1,0 +1,170 @@
+#include "tests/profile/profile_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+namespace tconv::profile {
+
+namespace {
+
+void add(SiteCounters& a, const SiteCounters& b) {
+  a.requests += b.requests;
+  a.lane_accesses += b.lane_accesses;
+  a.bytes += b.bytes;
+  a.sectors += b.sectors;
+  a.ideal_sectors += b.ideal_sectors;
+  a.wavefronts += b.wavefronts;
+  a.ideal_wavefronts += b.ideal_wavefronts;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string si(double v) {
+  const char* units[] = {"", "k", "M", "G", "T"};
+  int u = 0;
+  while (std::fabs(v) >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  return fmt(u == 0 ? "%.0f" : "%.2f", v) + units[u];
+}
+
+std::string seconds(double s) {
+  if (s >= 1e-3) return fmt("%.3f ms", s * 1e3);
+  return fmt("%.2f us", s * 1e6);
+}
+
+const char* kind_name(Kind k) { return k == Kind::load ? "load" : k == Kind::store ? "store" : "atomic"; }
+
+}  // namespace
+
+std::vector<SiteCounters> by_line(const LaunchProfile& l) {
+  std::map<std::tuple<std::string, int, int>, SiteCounters> m;
+  for (const SiteCounters& s : l.sites) {
+    SiteCounters& a = m[{s.where, int(s.space), int(s.kind)}];
+    if (a.where.empty()) {
+      a.where = s.where;
+      a.space = s.space;
+      a.kind = s.kind;
+      a.pc = s.pc;
+    }
+    add(a, s);
+  }
+  std::vector<SiteCounters> out;
+  for (auto& kv : m) out.push_back(kv.second);
+  return out;
+}
+
+SiteCounters total(const LaunchProfile& l, Space space, Kind kind, const std::string& where) {
+  SiteCounters t;
+  t.space = space;
+  t.kind = kind;
+  for (const SiteCounters& s : l.sites)
+    if (s.space == space && s.kind == kind &&
+        (where.empty() || s.where.find(where) != std::string::npos))
+      add(t, s);
+  return t;
+}
+
+SiteCounters total_space(const LaunchProfile& l, Space space) {
+  SiteCounters t;
+  t.space = space;
+  for (const SiteCounters& s : l.sites)
+    if (s.space == space) add(t, s);
+  return t;
+}
+
+::cpu_cuda::prof::Settings settings_for(const MachineModel& m, int sample_blocks, bool l2) {
+  ::cpu_cuda::prof::Settings s;
+  s.memcheck = true;
+  s.counters = true;
+  s.l2 = l2;
+  s.sample_blocks = sample_blocks;
+  s.sms = m.sms;
+  s.max_threads_per_sm = m.max_threads_per_sm;
+  s.max_blocks_per_sm = m.max_blocks_per_sm;
+  s.smem_per_sm = int64_t(m.smem_per_sm);
+  s.l2_bytes = int64_t(m.l2_bytes);
+  return s;
+}
+
+Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_ffma) {
+  Estimate e;
+  // SM-local work: the busiest SM runs ceil(blocks / SMs) of the (on average equal) blocks.
+  const double blocks = double(std::max<int64_t>(1, l.blocks));
+  const double busiest = std::ceil(blocks / m.sms) / blocks;
+  const SiteCounters sh = total_space(l, Space::shared);
+  const SiteCounters gl = total_space(l, Space::global);
+  double dram = 0;
+  for (const auto& b : l.buffers) dram += b.dram_read + b.dram_write;
+  e.parts.push_back({"shared", sh.wavefronts * busiest / (m.smem_wavefronts_per_clk * m.clock_hz),
+                     si(sh.wavefronts) + " wavefronts"});
+  e.parts.push_back({"mma.sync", l.mma * busiest / (m.mma_sync_per_clk * m.clock_hz),
+                     si(l.mma) + " instructions"});
+  if (useful_ffma > 0 && l.mma == 0)
+    e.parts.push_back({"ffma", useful_ffma * busiest / (m.ffma_lanes_per_clk * m.clock_hz),
+                       si(useful_ffma) + " useful FMAs (not counted: a lower bound)"});
+  e.parts.push_back({"l2", gl.sectors * 32 / m.l2_bytes_per_s, si(gl.sectors * 32) + "B in sectors"});
+  if (!l.buffers.empty() && dram > 0)
+    e.parts.push_back({"dram", dram / m.dram_bytes_per_s, si(dram) + "B modelled"});
+  for (const auto& p : e.parts)
+    if (p.seconds > e.seconds) {
+      e.seconds = p.seconds;
+      e.bound = p.resource;
+    }
+  return e;
+}
+
+std::string format_launch(const LaunchProfile& l, const MachineModel& m, double useful_ffma) {
+  std::ostringstream os;
+  os << "kernel " << l.kernel_name << "\n";
+  os << "  grid (" << l.grid.x << "," << l.grid.y << "," << l.grid.z << ") block (" << l.block.x
+     << "," << l.block.y << "," << l.block.z << "): " << l.blocks << " blocks, " << l.blocks_run
+     << " run, counts scaled x" << fmt("%.2f", l.scale) << "; static shared " << l.static_smem
+     << " B; " << l.resident_blocks_per_sm << " resident blocks/SM (threads and shared memory)\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "  %-62s %-6s %-6s %10s %8s %8s %8s %7s\n", "site", "space",
+                "kind", "requests", "B/req", "sect/req", "wf/req", "eff");
+  os << line;
+  for (const SiteCounters& s : by_line(l)) {
+    const double r = std::max(1.0, s.requests);
+    std::string where = s.where.size() > 62 ? "..." + s.where.substr(s.where.size() - 59) : s.where;
+    const bool shared = s.space == Space::shared;
+    std::snprintf(line, sizeof line, "  %-62s %-6s %-6s %10s %8.1f %8s %8s %6.0f%%\n",
+                  where.c_str(), shared ? "shared" : "global", kind_name(s.kind),
+                  si(s.requests).c_str(), s.bytes / r,
+                  shared ? "-" : fmt("%.2f", s.sectors / r).c_str(),
+                  shared ? fmt("%.2f", s.wavefronts / r).c_str() : "-",
+                  100.0 * (shared ? 1.0 / s.wavefront_ratio() : s.sector_efficiency()));
+    os << line;
+  }
+  os << "  eff: global = ideal sectors / sectors; shared = conflict-free wavefronts / wavefronts\n";
+  os << "  mma.sync: " << si(l.mma) << "\n";
+  if (!l.buffers.empty()) {
+    os << "  buffer          size       L2 read   L2 write   DRAM read  DRAM write  DRAM/size"
+       << (l.l2_extrapolated ? "  (L2 model: sampled footprints, extrapolated)" : "") << "\n";
+    for (const auto& b : l.buffers) {
+      std::snprintf(line, sizeof line, "  %-12s %9sB %9sB %9sB %10sB %10sB %9.2f\n", b.name.c_str(),
+                    si(double(b.size)).c_str(), si(b.l2_read).c_str(), si(b.l2_write).c_str(),
+                    si(b.dram_read).c_str(), si(b.dram_write).c_str(),
+                    b.size ? (b.dram_read + b.dram_write) / double(b.size) : 0.0);
+      os << line;
+    }
+  }
+  const Estimate e = estimate(l, m, useful_ffma);
+  os << "  CPU-model estimate on " << m.name << " (tests/profile/machine_model.hpp):\n";
+  for (const auto& p : e.parts)
+    os << "    " << p.resource << ": " << seconds(p.seconds) << "  (" << p.basis << ")\n";
+  os << "    predicted " << seconds(e.seconds) << ", bound: " << e.bound << "\n";
+  return os.str();
+}
+
+}  // namespace tconv::profile
