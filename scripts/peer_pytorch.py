@@ -61,7 +61,8 @@ DEFAULT_BENCH = os.path.join(REPO_ROOT, "build", "tconv_bench")
 PEER_IMPLS = ["pytorch_default", "pytorch_cudnn_benchmark"]
 DTYPES = ["fp32", "tf32", "fp16", "bf16"]
 LAYOUTS = ["nchw", "nhwc"]
-# The first ones as tconv_bench writes them; torch = torch.__version__.
+# The first ones as tconv_bench writes them; torch = torch.__version__, in every row: report.py
+# tells this script's rows from the bench's by it.
 EXTRA_COLUMNS = ["setup_ms", "flops", "min_bytes", "bias", "tol_rel_l2", "reference", "seed",
                  "torch"]
 REFERENCE = "gpu_fp64_torch"  # what the output is checked against (conv_transpose2d in float64)

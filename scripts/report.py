@@ -51,12 +51,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tconv_results as tr  # noqa: E402
-from peer_pytorch import PEER_IMPLS  # noqa: E402  (the peer's own names, defined there)
 
 PROG = "report.py"
 REQUIRED_COLUMNS = ["suite", "shape", "dtype", "layout", "impl", "status",
                     "time_ms_median"] + tr.PROBLEM_FIELDS
-PEER_LABELS = {PEER_IMPLS[0]: "PyTorch default", PEER_IMPLS[1]: "PyTorch cudnn.benchmark"}
+# A peer's rows (implementations measured through another framework, each a policy of its own
+# in the summary and the totals) are the rows with this column filled: peer_pytorch.py writes the
+# torch version into every row, tconv_bench never writes it. The peers' names are their impl
+# values, as every implementation's.
+PEER_COLUMN = "torch"
 ENV_COLUMNS = ["gpu", "sm_count", "driver", "cuda", "cublas", "cudnn", "cusparse", "torch",
                "commit", "cache"]
 UNITS = {"": 1, "k": 1024, "kib": 1024, "kb": 1024, "m": 1024 ** 2, "mib": 1024 ** 2,
@@ -154,7 +157,9 @@ class Data:
                                f"not a number")
         df["key"] = [tr.problem_key({f: r[f] for f in tr.PROBLEM_FIELDS}, r["bias_flag"])
                      for _, r in df.iterrows()]
-        self.peers = [p for p in PEER_IMPLS if p in set(df["impl"])]
+        peer = (df[PEER_COLUMN].fillna("").astype(str).str.strip() != ""
+                if PEER_COLUMN in df.columns else pd.Series(False, index=df.index))
+        self.peers = list(dict.fromkeys(df.loc[peer, "impl"]))  # in the order of the data
         # Group order: first appearance.
         self.groups = {}
         for i, r in df.iterrows():
@@ -214,7 +219,7 @@ class Data:
                                 if len(base) else None)
         for p in self.peers:
             q = rk[rk["impl"] == p] if len(rk) else rk
-            out[PEER_LABELS[p]] = (p, float(q.iloc[0]["time_ms_median"])) if len(q) else None
+            out[p] = (p, float(q.iloc[0]["time_ms_median"])) if len(q) else None
         out["pick"] = ((rk.iloc[0]["impl"], float(rk.iloc[0]["time_ms_median"]))
                        if len(rk) else None)
         if self.constrained:
@@ -253,7 +258,7 @@ class Data:
 
 def summary_section(d):
     header = ["shape", "dtype", "layout", "pick", "ms", "vs best baseline"]
-    header += [f"vs {PEER_LABELS[p]}" for p in d.peers]
+    header += [f"vs {p}" for p in d.peers]
     if d.constrained:
         header += [f"pick if {d.constraint_text()}", "ms "]
     rows = []
@@ -267,7 +272,7 @@ def summary_section(d):
         row = [d.labels[g], g[1], g[2], impl, fmt_ms(t),
                fmt_x(pol["best baseline"][1] / t) if pol["best baseline"] else "no baseline"]
         for p in d.peers:
-            v = pol[PEER_LABELS[p]]
+            v = pol[p]
             row.append(fmt_x(v[1] / t) if v else "")
         if d.constrained:
             c = pol["constrained pick"]
@@ -332,7 +337,7 @@ def totals_section(d, shapes, shapes_path, plots):
         if f"totals_{dtype}_{layout}" in plots:
             blocks.append(("img", plots[f"totals_{dtype}_{layout}"], f"totals, {dtype} {layout}"))
         header = ["layer", "count", "pick", "ms", "best baseline", "ms "]
-        header += [f"{PEER_LABELS[p]} ms" for p in d.peers]
+        header += [f"{p} ms" for p in d.peers]
         if d.constrained:
             header += [f"pick if {d.constraint_text()}", "ms  "]
         lrows = []
@@ -344,7 +349,7 @@ def totals_section(d, shapes, shapes_path, plots):
             pk, bb = pol["pick"], pol["best baseline"]
             row = [s["name"], str(s["count"]), pk[0] if pk else "(none passed)",
                    fmt_ms(pk[1]) if pk else "", bb[0] if bb else "", fmt_ms(bb[1]) if bb else ""]
-            row += [fmt_ms(pol[PEER_LABELS[p]][1]) if pol[PEER_LABELS[p]] else ""
+            row += [fmt_ms(pol[p][1]) if pol[p] else ""
                     for p in d.peers]
             if d.constrained:
                 c = pol["constrained pick"]
@@ -405,7 +410,7 @@ def speedup_table(d):
         rk = d.passed_ranking(g)
         refs = {"best baseline": pol["best baseline"]}
         for p in d.peers:
-            refs[PEER_LABELS[p]] = pol[PEER_LABELS[p]]
+            refs[p] = pol[p]
         for _, r in rk.iterrows():
             t = float(r["time_ms_median"])
             for name, ref in refs.items():
@@ -423,7 +428,7 @@ def speedups_section(d, plots):
                     "passed of the reference's median time over the implementation's (> 1: "
                     "faster than the reference); n = shapes counted.")]
     sp = speedup_table(d)
-    refs = ["best baseline"] + [PEER_LABELS[p] for p in d.peers]
+    refs = ["best baseline"] + list(d.peers)
     for dtype, imps in sp.items():
         blocks.append(("h3", dtype))
         rows = []

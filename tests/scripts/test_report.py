@@ -68,6 +68,7 @@ def result_row(p, shape, impl, status, ms, det, ws, peer=False):
          "workspace_bytes": "" if ws is None else ws, "deterministic": det, "cache": "cold",
          "gpu": "TEST GPU (not a measurement)", "driver": "13000", "cuda": "13000",
          "cudnn": "91400", "commit": "peer" if peer else "abc123",
+         "torch": "2.x (test)" if peer else "",  # peer_pytorch.py writes it in every row
          "timestamp": "2026-01-02T00:00:00Z", "flops": flops, "min_bytes": mb,
          "bias": int(p["bias"]), "count": ""}
     if not peer:
@@ -81,7 +82,7 @@ def model_files(tmp_path):
     bench = tmp_path / "bench.csv"
     write_rows(bench, [result_row(*r) for r in BENCH], cols)
     peer = tmp_path / "peer.csv"
-    write_rows(peer, [result_row(*r, peer=True) for r in PEER], fixture_columns())
+    write_rows(peer, [result_row(*r, peer=True) for r in PEER], fixture_columns() + ["torch"])
     shapes = tmp_path / "model_shapes.csv"
     shapes.write_text(SHAPES)
     return str(bench), str(peer), str(shapes)
@@ -123,10 +124,10 @@ def test_model_totals_and_picks(run_script, tmp_path, model_files):
         ["the pick per layer", "3.8", "yes", "1.00x"]]          # 3*1.0 + 0.4 + 2*0.2
     assert table_rows(totals, "best baseline row per layer (`^cudnn`)") == [
         ["best baseline row per layer (`^cudnn`)", "6.6", "yes", "1.74x"]]  # 3*1.8 + .6 + 2*.3
-    assert table_rows(totals, "PyTorch default") == [
-        ["PyTorch default", "8.2", "incomplete: 2 of 3 layers", ""]]   # 3*2.5 + 0.7
-    assert table_rows(totals, "PyTorch cudnn.benchmark") == [
-        ["PyTorch cudnn.benchmark", "6.35", "incomplete: 2 of 3 layers", ""]]
+    assert table_rows(totals, PT_DEFAULT) == [
+        [PT_DEFAULT, "8.2", "incomplete: 2 of 3 layers", ""]]   # 3*2.5 + 0.7
+    assert table_rows(totals, PT_BENCH) == [
+        [PT_BENCH, "6.35", "incomplete: 2 of 3 layers", ""]]
     assert "constrained" not in totals and "pick if" not in totals
     # per layer: the pick and the best baseline row
     assert table_rows(totals, "enc_up")[0][:6] == ["enc_up", "3", "fastimpl", "1", "cudnn_b",
@@ -158,7 +159,7 @@ def test_model_totals_and_picks(run_script, tmp_path, model_files):
     # speedups per dtype: geometric means over the shapes where both passed
     sp = section(md, "Geometric-mean speedups")
     row = table_rows(sp, "fastimpl")[0]
-    # vs best baseline over A, B, C: 1.8/1.0, 0.6/0.5, 0.3/0.2; vs PyTorch default: A, B
+    # vs best baseline over A, B, C: 1.8/1.0, 0.6/0.5, 0.3/0.2; vs PT_DEFAULT: A, B
     assert row[1] == f"{(1.8 * 1.2 * 1.5) ** (1 / 3):.2f}x" and row[2] == "3"
     assert row[3] == f"{(2.5 * 1.4) ** 0.5:.2f}x" and row[4] == "2"
     # environment, and the warning that these are not measurements
@@ -211,7 +212,27 @@ def test_layer_missing_from_results(run_script, tmp_path, model_files):
     assert table_rows(totals, "the pick per layer") == [
         ["the pick per layer", "3.8", "incomplete: 3 of 4 layers", ""]]
     assert table_rows(totals, "new")[0][:3] == ["new", "5", "(not in the results)"]
-    assert "PyTorch" not in totals  # no peer file given
+    assert PT_DEFAULT not in totals and PT_BENCH not in totals  # no peer file given
+
+
+def test_peers_are_the_rows_with_a_torch_version(run_script, tmp_path, model_files):
+    # Not by name: a peer row under any impl name is a policy of its own; a bench row that
+    # happens to carry a peer's name (no torch column) is one more implementation.
+    bench, _, shapes = model_files
+    peer = tmp_path / "other_peer.csv"
+    write_rows(peer, [result_row(A, "p1", "torch_other", "passed", 2.0, "yes", 0, peer=True)],
+               fixture_columns() + ["torch"])
+    named = tmp_path / "named.csv"
+    write_rows(named, [result_row(B, "q1", PT_DEFAULT, "passed", 0.3, "yes", 0)],
+               fixture_columns())
+    _, md, _ = run_report(run_script, tmp_path, bench, str(peer), str(named), "--shapes", shapes)
+    totals = section(md, "Model totals")
+    assert table_rows(totals, "torch_other") == [
+        ["torch_other", "6", "incomplete: 1 of 3 layers", ""]]   # 3*2.0
+    assert table_rows(totals, PT_DEFAULT) == []
+    assert "vs torch_other" in section(md, "Summary") and f"vs {PT_DEFAULT}" not in md
+    # the bench row named like a peer is picked for B as any implementation would be
+    assert table_rows(totals, "head")[0][:4] == ["head", "1", PT_DEFAULT, "0.3"]
 
 
 def test_print_summary(run_script, tmp_path, model_files):
