@@ -9,10 +9,50 @@
 
 namespace tconv::cli {
 
+namespace {
+std::string& command_name() {
+  static std::string name = "tconv";
+  return name;
+}
+
+struct OptionDoc {
+  const char* type;
+  const char* help;
+};
+
+// What each option of tconv's commands means, for the help text (one table: the same option
+// means the same thing in every command that takes it).
+const std::map<std::string, OptionDoc>& option_docs() {
+  static const std::map<std::string, OptionDoc> docs = {
+      {"impl", {"NAME", "a name from `tconv list`"}},
+      {"input", {"x.npy", "(N, C_in, H_in, W_in), or (N, C_in, L) for 1-D; float32 or float64"}},
+      {"weight", {"w.npy", "(C_in, C_out/groups, kH, kW), or (C_in, C_out/groups, K) for 1-D"}},
+      {"bias", {"b.npy", "(C_out), optional"}},
+      {"output", {"y.npy", "the result, in the input's dtype"}},
+      {"stride", {"S[,S]", "stride, one value or an h,w pair (default 1)"}},
+      {"padding", {"P[,P]", "padding (default 0)"}},
+      {"output-padding", {"A[,A]", "output padding (default 0)"}},
+      {"dilation", {"D[,D]", "dilation (default 1)"}},
+      {"groups", {"G", "groups (default 1)"}},
+      {"dtype", {"T", "GPU math: fp32 (default), tf32, fp16, bf16"}},
+      {"layout", {"L", "GPU memory layout: nchw (default) or nhwc"}},
+      {"size", {"H[,W]", "forward-conv input = transposed-conv output size (default 4)"}},
+      {"kernel", {"K[,K]", "kernel size (default 3)"}},
+      {"seed", {"N", "random small integers from this seed"}},
+      {"random", {"", "random small integers instead of 1, 2, 3, ..."}},
+      {"dump-c", {"FILE", "write C as .npy (float64) or .csv"}},
+  };
+  return docs;
+}
+}  // namespace
+
+void set_command_name(const std::string& name) { command_name() = name; }
+
 Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& value_options,
            const std::set<std::string>& flag_options) {
-  CLI::App app;
-  app.set_help_flag();  // tconv's main answers --help for every command
+  CLI::App app{"", command_name()};
+  app.set_help_flag("-h,--help", "this text");
+  app.get_formatter()->column_width(30);
   // Unknown options and stray words are reported below in tconv's own words.
   app.allow_extras();
   // A value that is itself one of the options means the value was forgotten ("--input --bias").
@@ -28,12 +68,23 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& va
       "", "not an option");
   std::map<std::string, std::vector<std::string>> given;
   std::map<std::string, bool> set_flags;
+  auto doc = [](const std::string& name) {
+    const auto it = option_docs().find(name);
+    return it == option_docs().end() ? OptionDoc{"VALUE", ""} : it->second;
+  };
   for (const std::string& name : value_options)
-    app.add_option("--" + name, given[name])->allow_extra_args(false)->check(not_an_option);
-  for (const std::string& name : flag_options) app.add_flag("--" + name, set_flags[name]);
+    app.add_option("--" + name, given[name], doc(name).help)
+        ->type_name(doc(name).type)
+        ->expected(1)  // one value each time; a second time is reported below
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->allow_extra_args(false)
+        ->check(not_an_option);
+  for (const std::string& name : flag_options) app.add_flag("--" + name, set_flags[name], doc(name).help);
   std::vector<std::string> reversed(argv.rbegin(), argv.rend());  // CLI11 takes them last first
   try {
     app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    throw HelpRequested{app.help()};
   } catch (const CLI::ParseError& e) {
     throw Error(e.what());
   }

@@ -40,7 +40,9 @@ const char* kUsage =
     "      --dtype T          GPU math: fp32 (default), tf32, fp16, bf16\n"
     "      --layout L         GPU memory layout: nchw (default) or nhwc\n"
     "      --output y.npy     (N, C_out, H_out, W_out), or (N, C_out, L_out) for 1-D, written in\n"
-    "                         the input's dtype\n";
+    "                         the input's dtype\n"
+    "\n"
+    "tconv COMMAND --help prints the options of one command.\n";
 
 }  // namespace
 
@@ -164,17 +166,22 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   args.erase(args.begin());
-  if (std::find(args.begin(), args.end(), "--help") != args.end() ||
-      std::find(args.begin(), args.end(), "-h") != args.end()) {
+  const bool help = std::find(args.begin(), args.end(), "--help") != args.end() ||
+                    std::find(args.begin(), args.end(), "-h") != args.end();
+  if (help && command == "list") {
     std::cout << kUsage;
     return 0;
   }
+  set_command_name("tconv " + command);
   try {
     if (command == "list") return cmd_list(args, std::cout);
     if (command == "explain") return cmd_explain(args, std::cout);
     if (command == "run") return cmd_run(args, std::cout);
     std::cerr << "tconv: error: unknown command '" << command << "' (try tconv --help)\n";
     return 2;
+  } catch (const HelpRequested& h) {
+    std::cout << h.text;
+    return 0;
   } catch (const std::exception& e) {
     std::cerr << "tconv: error: " << e.what() << "\n";
     return 1;

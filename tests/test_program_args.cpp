@@ -115,11 +115,21 @@ TEST(TconvArgs, MistakesAreOneLineAndExitOne) {
 }
 
 TEST(TconvArgs, HelpForEveryCommand) {
-  for (const char* args : {"--help", "run --help", "explain -h"}) {
-    const ProgramRun r = tconv(args);
-    EXPECT_EQ(r.code, 0) << args << ": " << r.err;
-    EXPECT_NE(r.out.find("usage: tconv"), std::string::npos) << args;
-  }
+  const ProgramRun top = tconv("--help");
+  EXPECT_EQ(top.code, 0) << top.err;
+  EXPECT_NE(top.out.find("usage: tconv"), std::string::npos) << top.out;
+  // Each command's help lists exactly the options it takes.
+  const ProgramRun run = tconv("run --help");
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.out.find("tconv run"), std::string::npos) << run.out;
+  for (const char* opt : {"--impl NAME", "--input x.npy", "--weight w.npy", "--output-padding", "--groups G"})
+    EXPECT_NE(run.out.find(opt), std::string::npos) << opt << "\n" << run.out;
+  EXPECT_EQ(run.out.find("--dump-c"), std::string::npos) << run.out;
+  const ProgramRun explain = tconv("explain -h");
+  EXPECT_EQ(explain.code, 0) << explain.err;
+  for (const char* opt : {"--size", "--kernel", "--random", "--dump-c FILE"})
+    EXPECT_NE(explain.out.find(opt), std::string::npos) << opt << "\n" << explain.out;
+  EXPECT_EQ(explain.out.find("--weight"), std::string::npos) << explain.out;
   const ProgramRun eq = tconv("explain --size=5,4 --kernel=3");
   EXPECT_EQ(eq.code, 0) << eq.err;
 }
