@@ -286,3 +286,29 @@ def test_slurm_submit_makes_the_array_and_a_dependent_merge(tmp_path):
     assert "--dependency=afterany:1001" in second and second.endswith("tconv_array.sbatch --merge")
     assert f"TCONV_OUT={tmp_path}/runs/r1" in first
     assert "array job 1001" in res.stdout and "merge job 1002" in res.stdout
+
+
+def test_scripts_read_a_folder_of_shards_as_the_whole_run(tmp_path, run_script):
+    """The fixture split into two shard files reads as the fixture itself: the same report, and
+    two such folders compare row for row."""
+    rows = read_rows(FIXTURE)
+    for side in ("a", "b"):
+        (tmp_path / side).mkdir()
+        for i in range(2):
+            write_csv(tmp_path / side / f"shard-{i}-of-2.csv", rows[i::2])
+    whole = run_script("report.py", FIXTURE, "--out", str(tmp_path / "whole"))
+    sharded = run_script("report.py", str(tmp_path / "a"), "--out", str(tmp_path / "sharded"))
+    assert whole.returncode == 0 and sharded.returncode == 0, whole.stderr + sharded.stderr
+
+    def summary(folder):  # the pick table (other sections list rows in file order)
+        text = (tmp_path / folder / "report.md").read_text()
+        start = text.index("## Summary")
+        return text[start:text.index("\n## ", start + 1)]
+    assert summary("whole") == summary("sharded")
+    assert "| dcgan/l2 | fp32 | nchw |" in summary("whole")
+    res = run_script("compare.py", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert res.returncode == 0, res.stderr
+    table = [ln for ln in res.stdout.splitlines() if ln.startswith("| ") and ln.endswith(" |")]
+    speedups = [ln.rsplit("|", 2)[1].strip() for ln in table[1:] if ln.count("|") > 8]
+    passed_timed = sum(1 for r in rows if r["status"] == "passed" and r["time_ms_median"])
+    assert len(speedups) == passed_timed and set(speedups) == {"1.000"}, res.stdout
