@@ -24,8 +24,6 @@
 
 #include <unistd.h>
 
-extern "C" char __start_tconv_cpu_shared[] __attribute__((weak));
-extern "C" char __stop_tconv_cpu_shared[] __attribute__((weak));
 extern "C" char __executable_start[] __attribute__((weak));
 extern "C" char _end[] __attribute__((weak));
 
@@ -109,50 +107,48 @@ std::map<uintptr_t, std::string>& function_symbols() {
   return m;
 }
 
-// Every object symbol of section tconv_cpu_shared with its size; the whole section as one array
-// where the binary has no symbol table. Also fills function_symbols().
+// The __shared__ arrays of every kernel: the function-local static objects of the binary (a
+// kernel's only statics are its __shared__ arrays; nvcc allows no others in device code), read
+// from the symbol table with their exact sizes. Template kernels' arrays are COMDAT objects that
+// GCC places in .bss whatever section attribute they carry, so the symbol table is the one place
+// that lists them all. Also fills function_symbols().
 std::vector<SharedArray> read_shared_arrays() {
   std::vector<SharedArray> out;
-  if (!__start_tconv_cpu_shared || !__stop_tconv_cpu_shared) return out;
+  Dl_info self{};
+  if (!dladdr(reinterpret_cast<void*>(&read_shared_arrays), &self) || !self.dli_fbase) return out;
+  const uintptr_t bias = reinterpret_cast<uintptr_t>(self.dli_fbase);
   std::ifstream f("/proc/self/exe", std::ios::binary);
   std::vector<char> img((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto whole = [&] {
-    out.clear();
-    out.push_back({reinterpret_cast<uintptr_t>(__start_tconv_cpu_shared),
-                   size_t(__stop_tconv_cpu_shared - __start_tconv_cpu_shared), "__shared__"});
-    return out;
-  };
-  if (img.size() < sizeof(Elf64_Ehdr)) return whole();
+  if (img.size() < sizeof(Elf64_Ehdr)) return out;
   const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(img.data());
   if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
       eh->e_shoff + size_t(eh->e_shnum) * sizeof(Elf64_Shdr) > img.size())
-    return whole();
+    return out;
+  // A non-PIE executable is loaded at its link addresses.
+  const uintptr_t load = eh->e_type == ET_DYN ? bias : 0;
   const auto* sh = reinterpret_cast<const Elf64_Shdr*>(img.data() + eh->e_shoff);
-  const char* shstr = img.data() + sh[eh->e_shstrndx].sh_offset;
-  int sec = -1, symtab = -1;
   for (int i = 0; i < eh->e_shnum; ++i) {
-    if (std::strcmp(shstr + sh[i].sh_name, "tconv_cpu_shared") == 0) sec = i;
-    if (sh[i].sh_type == SHT_SYMTAB) symtab = i;
-  }
-  if (sec < 0 || symtab < 0) return whole();
-  const uintptr_t bias = reinterpret_cast<uintptr_t>(__start_tconv_cpu_shared) - sh[sec].sh_addr;
-  const auto* syms = reinterpret_cast<const Elf64_Sym*>(img.data() + sh[symtab].sh_offset);
-  const size_t nsyms = sh[symtab].sh_size / sizeof(Elf64_Sym);
-  const char* strtab = img.data() + sh[sh[symtab].sh_link].sh_offset;
-  for (size_t i = 0; i < nsyms; ++i) {
-    if (syms[i].st_shndx == sec && syms[i].st_size > 0 &&
-        ELF64_ST_TYPE(syms[i].st_info) == STT_OBJECT)
-      out.push_back({syms[i].st_value + bias, size_t(syms[i].st_size),
-                     demangle(strtab + syms[i].st_name)});
-    if (ELF64_ST_TYPE(syms[i].st_info) == STT_FUNC && syms[i].st_value != 0)
-      function_symbols()[syms[i].st_value + bias] = strtab + syms[i].st_name;
+    if (sh[i].sh_type != SHT_SYMTAB) continue;
+    const auto* syms = reinterpret_cast<const Elf64_Sym*>(img.data() + sh[i].sh_offset);
+    const size_t nsyms = sh[i].sh_size / sizeof(Elf64_Sym);
+    const char* strtab = img.data() + sh[sh[i].sh_link].sh_offset;
+    for (size_t k = 0; k < nsyms; ++k) {
+      const char* name = strtab + syms[k].st_name;
+      const int type = ELF64_ST_TYPE(syms[k].st_info);
+      if (type == STT_FUNC && syms[k].st_value != 0)
+        function_symbols()[syms[k].st_value + load] = name;
+      if (type == STT_OBJECT && syms[k].st_size > 0 && std::strncmp(name, "_ZZ", 3) == 0) {
+        const std::string d = demangle(name);
+        if (d.find(")::") == std::string::npos || d.find("::{lambda") != std::string::npos) continue;
+        out.push_back({syms[k].st_value + load, size_t(syms[k].st_size), d});
+      }
+    }
   }
   std::sort(out.begin(), out.end(),
             [](const SharedArray& a, const SharedArray& b) { return a.base < b.base; });
   out.erase(std::unique(out.begin(), out.end(),
                         [](const SharedArray& a, const SharedArray& b) { return a.base == b.base; }),
             out.end());
-  if (out.empty()) return whole();
   return out;
 }
 
@@ -181,9 +177,12 @@ std::string short_function(const std::string& f) {
       out += c;
     }
   }
-  for (const char* prefix : {"tconv::cpu_run::", "tconv::", "cpu_cuda::", "::"})
-    for (size_t pos; (pos = out.find(prefix)) != std::string::npos && pos == 0;)
-      out.erase(0, std::strlen(prefix));
+  // The return type of a template's name ("void f", "unsigned int g") goes too.
+  while (out.size() > 6 && out.compare(out.size() - 6, 6, " const") == 0) out.erase(out.size() - 6);
+  const size_t space = out.rfind(' ');
+  if (space != std::string::npos) out.erase(0, space + 1);
+  for (const char* ns : {"cpu_run::", "tconv::", "cpu_cuda::"})
+    for (size_t pos; (pos = out.find(ns)) != std::string::npos;) out.erase(pos, std::strlen(ns));
   return out;
 }
 
@@ -247,16 +246,43 @@ std::map<uintptr_t, std::string>& symbol_cache() {
   return c;
 }
 
-// The first frame of the chain in our kernels' code (kernels/, bench/), else the first outside the
-// runtime's own models, else the innermost.
+// One-line access helpers of our kernels (a scalar or vector load, a fragment read): a site is
+// named by their caller, with the helper after "via", so that A's and B's loads stay apart.
+bool access_helper(const std::string& function) {
+  const std::string f = short_function(function);
+  for (const char* h : {"load_scalar", "load_vec", "store_vec", "smem_u32", "__ldg"}) {
+    const size_t n = std::strlen(h);
+    if (f.size() >= n && f.compare(f.size() - n, n, h) == 0) return true;
+  }
+  return false;
+}
+
+std::string clean_file(const std::string& path) {
+  std::string file = relative_path(path);
+  const size_t disc = file.find(" (discriminator");
+  if (disc != std::string::npos) file.erase(disc);
+  return file;
+}
+
+// The first frame of the chain in our kernels' code (kernels/, bench/) that is not an access
+// helper, else the first outside the runtime's own models, else the innermost.
 std::string pick_frame(const std::vector<Frame>& chain) {
   if (chain.empty()) return "?";
   const Frame* pick = nullptr;
+  const Frame* helper = nullptr;
   for (const Frame& f : chain)
     if (f.file.find("/kernels/") != std::string::npos || f.file.find("/bench/") != std::string::npos) {
+      if (!helper && access_helper(f.function)) {
+        helper = &f;
+        continue;
+      }
       pick = &f;
       break;
     }
+  if (pick && helper)
+    return clean_file(pick->file) + " (" + short_function(pick->function) + ") via " +
+           short_function(helper->function);
+  if (!pick) pick = helper;
   if (!pick)
     for (const Frame& f : chain)
       if (f.file.find("/tests/cpu_cuda/") == std::string::npos && f.file.rfind("/usr/", 0) != 0) {
@@ -264,10 +290,7 @@ std::string pick_frame(const std::vector<Frame>& chain) {
         break;
       }
   if (!pick) pick = &chain.front();
-  std::string file = relative_path(pick->file);
-  const size_t disc = file.find(" (discriminator");
-  if (disc != std::string::npos) file.erase(disc);
-  return file + " (" + short_function(pick->function) + ")";
+  return clean_file(pick->file) + " (" + short_function(pick->function) + ")";
 }
 
 void symbolize_all(const std::vector<uintptr_t>& pcs) {
@@ -370,10 +393,10 @@ struct LaunchState {
 
 struct State {
   Settings settings;
-  std::vector<char> shared_owned;  // per shared array: declared in the running kernel
+  std::vector<size_t> owned;       // the running kernel's __shared__ arrays (indices)
+  std::vector<std::vector<uint32_t>> shadow;  // per array, per byte: epoch of its last write
   std::vector<LaunchProfile> launches;
   LaunchState launch;
-  std::vector<uint32_t> shadow;  // per byte of the shared section: epoch of its last write
   uint32_t epoch = 0;
   std::pair<uintptr_t, size_t> runtime_ranges[4] = {};
   // one-entry caches on the hot path
@@ -439,7 +462,7 @@ void report_shared(uintptr_t addr, size_t size, Kind kind, uintptr_t pc) {
   std::string foreign;
   for (size_t i = 0; i < arrays.size(); ++i) {
     const SharedArray& a = arrays[i];
-    if (!st().shared_owned.empty() && !st().shared_owned[i]) {
+    if (std::find(st().owned.begin(), st().owned.end(), i) == st().owned.end()) {
       if (addr >= a.base && addr < a.base + a.size)
         foreign = " (the address is in '" + a.name + "', not an array of this kernel)";
       continue;
@@ -836,7 +859,7 @@ void launch_begin(const void* kernel, dim3 grid, dim3 block) {
   s.last_shared = SIZE_MAX;
   // The kernel's own __shared__ arrays: those whose symbol is a local of the kernel function.
   const auto& arrays = shared_arrays();
-  s.shared_owned.assign(arrays.size(), 1);
+  s.owned.clear();
   std::string k = kernel ? function_symbol(kernel) : std::string();
   if (!k.empty()) {
     if (k.rfind("void ", 0) == 0) k.erase(0, 5);
@@ -844,11 +867,12 @@ void launch_begin(const void* kernel, dim3 grid, dim3 block) {
     for (size_t i = 0; i < arrays.size(); ++i) {
       std::string n = arrays[i].name;
       if (n.rfind("void ", 0) == 0) n.erase(0, 5);
-      s.shared_owned[i] = n.rfind(k, 0) == 0;
+      if (n.rfind(k, 0) == 0) s.owned.push_back(i);
     }
   }
-  if (s.shadow.empty() && __start_tconv_cpu_shared && __stop_tconv_cpu_shared)
-    s.shadow.assign(size_t(__stop_tconv_cpu_shared - __start_tconv_cpu_shared), 0);
+  if (s.shadow.size() != arrays.size()) s.shadow.resize(arrays.size());
+  for (size_t i : s.owned)
+    if (s.shadow[i].size() != arrays[i].size) s.shadow[i].assign(arrays[i].size, 0);
 }
 
 bool want_block(uint64_t linear) {
@@ -858,11 +882,15 @@ bool want_block(uint64_t linear) {
 
 void block_begin(uint64_t linear, uint3 idx) {
   State& s = st();
+  // Each block starts with poisoned shared memory (cpu_cuda.hpp): the runtime poisons the
+  // tconv_cpu_shared section, this the template kernels' arrays that GCC keeps out of it.
+  for (size_t i : s.owned)
+    std::memset(reinterpret_cast<void*>(shared_arrays()[i].base), 0xFF, shared_arrays()[i].size);
   s.launch.current = linear;
   s.launch.current_idx = idx;
   ++s.launch.blocks_run;
   if (++s.epoch == 0) {  // wrapped: forget every earlier block's writes
-    std::fill(s.shadow.begin(), s.shadow.end(), 0);
+    for (auto& v : s.shadow) std::fill(v.begin(), v.end(), 0);
     s.epoch = 1;
   }
 }
@@ -948,24 +976,29 @@ void on_access(const void* p, size_t size, Kind kind, uintptr_t pc) {
   State& s = st();
   for (const auto& [lo, n] : s.runtime_ranges)
     if (addr >= lo && addr < lo + n) return;
-  const uintptr_t sh_lo = reinterpret_cast<uintptr_t>(__start_tconv_cpu_shared);
-  const uintptr_t sh_hi = reinterpret_cast<uintptr_t>(__stop_tconv_cpu_shared);
   LaunchState& L = s.launch;
   Space space;
   int32_t alloc = -1;
-  if (sh_lo && addr >= sh_lo && addr < sh_hi) {
+  size_t arr = SIZE_MAX;
+  for (size_t i : s.owned) {
+    const SharedArray& a = shared_arrays()[i];
+    if (addr >= a.base && addr < a.base + a.size) {
+      arr = i;
+      break;
+    }
+  }
+  if (arr != SIZE_MAX) {
     space = Space::shared;
-    const size_t arr = find_shared(addr, size);
-    if (arr == SIZE_MAX || !s.shared_owned[arr]) {
+    const SharedArray& a = shared_arrays()[arr];
+    if (addr + size > a.base + a.size) {
       if (s.settings.memcheck) report_shared(addr, size, kind, pc);
       return;
     }
     if (s.settings.counters) L.shared_touched.insert(arr);
-    uint32_t* sh = s.shadow.data() + (addr - sh_lo);
+    uint32_t* sh = s.shadow[arr].data() + (addr - a.base);
     if (kind != Kind::store && s.settings.memcheck) {
       for (size_t i = 0; i < size; ++i)
         if (sh[i] != s.epoch) {
-          const SharedArray& a = shared_arrays()[arr];
           fail("memcheck: uninitialized shared " + std::string(kind_name(kind)) + " of " +
                std::to_string(size) + " bytes at " + site_of(pc) + ", " + who() +
                ": byte " + std::to_string(addr + i - a.base) + " of '" + a.name +
@@ -977,7 +1010,10 @@ void on_access(const void* p, size_t size, Kind kind, uintptr_t pc) {
       for (size_t i = 0; i < size; ++i) sh[i] = s.epoch;
   } else if (__executable_start && addr >= reinterpret_cast<uintptr_t>(__executable_start) &&
              addr < reinterpret_cast<uintptr_t>(_end)) {
-    return;  // the binary's static data (the runtime's own globals): see profiler.hpp
+    // The binary's static data: another kernel's __shared__ array is an error (an overrun of
+    // this kernel's), the rest is the runtime's own globals (see profiler.hpp).
+    if (s.settings.memcheck && find_shared(addr, 1) != SIZE_MAX) report_shared(addr, size, kind, pc);
+    return;
   } else {
     space = Space::global;
     const Alloc* a = find_alloc(addr, size);

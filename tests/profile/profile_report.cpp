@@ -131,14 +131,14 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
      << " run, counts scaled x" << fmt("%.2f", l.scale) << "; static shared " << l.static_smem
      << " B; " << l.resident_blocks_per_sm << " resident blocks/SM (threads and shared memory)\n";
   char line[512];
-  std::snprintf(line, sizeof line, "  %-62s %-6s %-6s %10s %8s %8s %8s %7s\n", "site", "space",
+  std::snprintf(line, sizeof line, "  %-72s %-6s %-6s %10s %8s %8s %8s %7s\n", "site", "space",
                 "kind", "requests", "B/req", "sect/req", "wf/req", "eff");
   os << line;
   for (const SiteCounters& s : by_line(l)) {
     const double r = std::max(1.0, s.requests);
-    std::string where = s.where.size() > 62 ? "..." + s.where.substr(s.where.size() - 59) : s.where;
+    std::string where = s.where.size() > 72 ? s.where.substr(0, 69) + "..." : s.where;
     const bool shared = s.space == Space::shared;
-    std::snprintf(line, sizeof line, "  %-62s %-6s %-6s %10s %8.1f %8s %8s %6.0f%%\n",
+    std::snprintf(line, sizeof line, "  %-72s %-6s %-6s %10s %8.1f %8s %8s %6.0f%%\n",
                   where.c_str(), shared ? "shared" : "global", kind_name(s.kind),
                   si(s.requests).c_str(), s.bytes / r,
                   shared ? "-" : fmt("%.2f", s.sectors / r).c_str(),
