@@ -89,7 +89,8 @@ int profile_row(const Args& a, const Shape& s) {
     const bool mma = l.mma > 0;
     // FFMA lower bound for the CUDA-core kernels: the useful FMAs, split over the launches of
     // the row in proportion to their blocks would be arbitrary; given to the main kernel only.
-    const double ffma = !mma && l.sites.size() > 0 && a.dtype != DType::tf32 ? p.flops() / 2 : 0;
+    // gemm_col2im's FMAs are in its cuBLAS GEMMs, which are not profiled.
+    const double ffma = !mma && a.impl != "gemm_col2im" ? p.flops() / 2 : 0;
     const bool main_kernel = &l == &prof::launches().back();
     std::printf("%s", profile::format_launch(l, m, main_kernel ? ffma : 0).c_str());
     total += profile::estimate(l, m, main_kernel ? ffma : 0).seconds;

@@ -132,6 +132,10 @@ TEST_F(Efficiency, ZeroInsertDirectFp32Dcgan) {
       profile_row("zero_insert_direct", builtin("dcgan", "l4"), DType::fp32, Layout::nchw, 8);
   std::printf("%s", profile::format_launch(l, profile::h200(), 0).c_str());
   EXPECT_LE(shared_ratio(l, Kind::load), 1.25) << "weight reads (broadcast)";
+  EXPECT_LE(shared_ratio(l, Kind::store), 1.25) << "weight staging: lanes store consecutive words";
+  EXPECT_DOUBLE_EQ(sector_eff(l, Kind::load, "zi_weight_slot"), 0.5)
+      << "weight staging loads: lanes read consecutive (tap, channel) slots, half of each sector "
+         "(today's value)";
   EXPECT_GE(total(l, Space::global, Kind::store).sector_efficiency(), 0.90) << "y stores";
 }
 
