@@ -146,6 +146,40 @@ TEST(CpuRunPhaseGemmUnderGridCap, EveryPathFp32) {
   EXPECT_GT(cov.direct, 0);
 }
 
+// The direct kernel's output tasks and the GEMM kernel's m-tiles outnumber the capped grid only on
+// wider problems than path_problem draws: a few such, so that those loops take several passes too.
+TEST(CpuRunPhaseGemmUnderGridCap, WideProblemsFp32) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  std::mt19937_64 rng(730);
+  ::cpu_cuda::set_seed(730);
+  for (int i = 0; i < 8; ++i) {
+    const bool direct = i % 2 == 0;
+    Problem p;
+    p.n = direct ? 4 : 1;
+    p.groups = direct ? 1 + i % 4 / 2 : 1;
+    p.c_in = direct ? 2 * p.groups : 40;
+    p.c_out = direct ? 2 * p.groups : 16;
+    p.h_in = pick(rng, direct ? 16 : 24, direct ? 20 : 28);
+    p.w_in = pick(rng, direct ? 36 : 24, direct ? 44 : 28);
+    p.k_h = pick(rng, 1, 3), p.k_w = pick(rng, 1, 3);
+    p.stride_h = 1 + i / 2 % 2, p.pad_h = pick(rng, 0, int(p.k_h) - 1);
+    p.has_bias = i % 3 == 0;
+    ASSERT_EQ(p.validate(), "") << p.to_string();
+    const Config cfg{DType::fp32, i / 4 ? Layout::nhwc : Layout::nchw};
+    const pg::Plan plan = pg::plan_problem(p, cfg, 132);
+    ASSERT_EQ(plan.direct, direct) << p.to_string();
+    const pg::ConvDims d = pg::make_conv_dims(pg::lower_problem(p, cfg.layout).p);
+    if (direct)
+      ASSERT_GT(pg::direct_max_tasks(d), ::cpu_cuda::kTestGridCap * kDirectThreads) << p.to_string();
+    else
+      ASSERT_GT(pg::gemm_tiles(d, pg::kTiles[plan.tile].bm, pg::kTiles[plan.tile].bn).m_tiles,
+                ::cpu_cuda::kTestGridCap) << p.to_string();
+    HostRun r = testing::make_run(p, cfg.dtype, cfg.layout == Layout::nhwc, rng);
+    phase_gemm_launch(nullptr, plan, p, cfg, r.tensors());
+    ASSERT_EQ(testing::judge(r), "") << testing::describe(r);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Dtypes, CpuRunPhaseGemm,
                          ::testing::Values(DType::fp32, DType::tf32, DType::fp16, DType::bf16),
                          [](const ::testing::TestParamInfo<DType>& i) {
