@@ -3,6 +3,9 @@
 // and zero_insert_cudnn's zero-inserted input and flipped weight, which then go through an fp64
 // host forward convolution with exactly the parameters build_zero_insert_forward gives cuDNN
 // (stride 1, pad 0, the problem's dilation and groups, cross-correlation), against ref::direct.
+#include <algorithm>
+#include <cmath>
+
 #include "tests/cpu_cuda/kernel_check.hpp"
 #include "kernels/cudnn/cudnn_kernels.cuh"
 
@@ -104,6 +107,36 @@ TEST(CpuRunCudnnKernels, ZeroInsertTransformBf16) {
 TEST(CpuRunCudnnKernels, ZeroInsertTransformFp32UnderGridCap) {
   ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
   zero_insert_case<float>(DType::fp32, 311);
+}
+
+// Weights with more elements than the capped grid has threads, which the small problems above
+// rarely have: the flip's loop takes several passes. wz must hold each weight element once.
+TEST(CpuRunCudnnKernels, FlipOfWideWeightsUnderGridCap) {
+  ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
+  std::mt19937_64 rng(314);
+  ::cpu_cuda::set_seed(314);
+  for (int i = 0; i < 4; ++i) {
+    Problem p;
+    p.groups = 1 + i % 2, p.c_in = 12 * p.groups, p.c_out = 8 * p.groups;
+    p.k_h = 4 + i % 2, p.k_w = 5, p.h_in = p.w_in = 2, p.stride_h = p.stride_w = 2;
+    ASSERT_EQ(p.validate(), "");
+    ASSERT_GT(p.w_elems(), 2 * ::cpu_cuda::kTestGridCap * dnn_kernels::kThreads);
+    for (bool nhwc : {false, true}) {
+      HostRun r = testing::make_run(p, DType::fp32, nhwc, rng);
+      const int64_t z_total = dnn::zi_input(p, nhwc ? Layout::nhwc : Layout::nchw).elems();
+      auto z = ::cpu_cuda::device_vec(size_t(z_total), std::nanf(""), "z");
+      auto wz = ::cpu_cuda::device_vec(size_t(p.w_elems()), std::nanf(""), "wz");
+      dnn_kernels::launch_zero_insert_transform<float>(nullptr, p, nhwc, r.xp<float>(), z.data(),
+                                                       z_total, r.wp<float>(), wz.data());
+      std::vector<float> got(wz.begin(), wz.end());
+      std::vector<float> want(r.wp<float>(), r.wp<float>() + p.w_elems());
+      ASSERT_TRUE(std::all_of(got.begin(), got.end(), [](float v) { return std::isfinite(v); }))
+          << "an element of wz not written: " << p.to_string();
+      std::sort(got.begin(), got.end());
+      std::sort(want.begin(), want.end());
+      ASSERT_EQ(got, want) << p.to_string() << (nhwc ? " nhwc" : " nchw");
+    }
+  }
 }
 
 }  // namespace
