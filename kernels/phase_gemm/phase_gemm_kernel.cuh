@@ -102,8 +102,12 @@ TCONV_PG_UNROLL
 }
 
 // ---- The GEMM kernel ---------------------------------------------------------------------------
-// Grid: x = m-tiles (sized for the largest phase; smaller phases skip the excess), y = n-tiles,
-// z = phase*groups + g; all three grid-stride so that any problem fits the launch limits.
+// Grid: x = (n-tile, phase*groups + g) pairs, n-tile fastest; y = m-tiles (sized for the largest
+// phase; smaller phases skip the excess); both grid-stride so that any problem fits the launch
+// limits. The blocks that share an m-tile (every n-tile of every phase reads the same rows of x)
+// are consecutive in launch order, so a tile of x comes from DRAM once and from L2 after that:
+// with m-tiles fastest, every (phase, n-tile) swept all of x again (the CPU profiler's L2 model
+// put x's DRAM bytes at 4x its size on maskrcnn_head and sam_up1_b64).
 // Per tile: registers hold the next stage's global loads while the block computes on the current
 // shared stage; one __syncthreads per stage suffices with two buffers (a buffer is rewritten only
 // after every thread passed the barrier that follows its last read).
@@ -115,40 +119,41 @@ __global__ void __launch_bounds__(C::NT) phase_gemm_kernel(const pg::GemmParams 
   __shared__ __align__(16) S smem_b[2][C::B_STAGE];
   const int tid = int(threadIdx.x);
 
-  for (int z = int(blockIdx.z); z < p.z_count; z += int(gridDim.z))
-    for (int nt = int(blockIdx.y); nt < p.n_tiles; nt += int(gridDim.y))
-      for (int mt = int(blockIdx.x); mt < p.m_tiles; mt += int(gridDim.x)) {
-        const pg::TileCtx t = pg::make_tile_ctx(p, z, mt, nt, C::BM, C::BN, C::BK);
-        if (!t.active) continue;  // block-uniform
-        pg::ALoader<C> la;
-        pg::BLoader<C> lb;
-        Math mth;
-        la.setup(p, t, tid);
-        lb.setup(tid);
-        mth.init(tid);
-        if (t.nk > 0) {
-          const pg::KTile k0 = pg::decode_k_tile(0, t.pw.taps, t.chunks, C::BK);
-          la.load(p, t, k0);
-          lb.load(p, t, k0);
-        }
-        for (int kt = 0; kt < t.nk; ++kt) {
-          const int buf = kt & 1;
-          la.store(smem_a[buf]);
-          lb.store(smem_b[buf]);
-          __syncthreads();
-          if (kt + 1 < t.nk) {
-            const pg::KTile kn = pg::decode_k_tile(kt + 1, t.pw.taps, t.chunks, C::BK);
-            la.load(p, t, kn);
-            lb.load(p, t, kn);
-          }
-          if constexpr (C::engine == Engine::simt)
-            mth.compute(smem_a[buf], smem_b[buf]);
-          else
-            tc_compute<C>(mth, smem_a[buf], smem_b[buf]);
-        }
-        pg::store_tile<C>(p, t, mth);
-        __syncthreads();  // the next tile's first store must not overtake this tile's last reads
+  const int64_t pairs = int64_t(p.n_tiles) * p.z_count;
+  for (int mt = int(blockIdx.y); mt < p.m_tiles; mt += int(gridDim.y))
+    for (int64_t q = blockIdx.x; q < pairs; q += gridDim.x) {
+      const int nt = int(q % p.n_tiles), z = int(q / p.n_tiles);
+      const pg::TileCtx t = pg::make_tile_ctx(p, z, mt, nt, C::BM, C::BN, C::BK);
+      if (!t.active) continue;  // block-uniform
+      pg::ALoader<C> la;
+      pg::BLoader<C> lb;
+      Math mth;
+      la.setup(p, t, tid);
+      lb.setup(tid);
+      mth.init(tid);
+      if (t.nk > 0) {
+        const pg::KTile k0 = pg::decode_k_tile(0, t.pw.taps, t.chunks, C::BK);
+        la.load(p, t, k0);
+        lb.load(p, t, k0);
       }
+      for (int kt = 0; kt < t.nk; ++kt) {
+        const int buf = kt & 1;
+        la.store(smem_a[buf]);
+        lb.store(smem_b[buf]);
+        __syncthreads();
+        if (kt + 1 < t.nk) {
+          const pg::KTile kn = pg::decode_k_tile(kt + 1, t.pw.taps, t.chunks, C::BK);
+          la.load(p, t, kn);
+          lb.load(p, t, kn);
+        }
+        if constexpr (C::engine == Engine::simt)
+          mth.compute(smem_a[buf], smem_b[buf]);
+        else
+          tc_compute<C>(mth, smem_a[buf], smem_b[buf]);
+      }
+      pg::store_tile<C>(p, t, mth);
+      __syncthreads();  // the next tile's first store must not overtake this tile's last reads
+    }
 }
 
 // ---- The direct kernel -------------------------------------------------------------------------
@@ -188,7 +193,7 @@ void launch_gemm(pg::GemmParams gp, cudaStream_t s) {
   const pg::GemmTiles tiles = pg::gemm_tiles(gp.d, C::BM, C::BN);
   gp.m_tiles = tiles.m_tiles;
   gp.n_tiles = tiles.n_tiles;
-  const dim3 grid = clamp_grid(gp.m_tiles, gp.n_tiles, gp.z_count);
+  const dim3 grid = clamp_grid(int64_t(gp.n_tiles) * gp.z_count, gp.m_tiles, 1);
   launch(phase_gemm_kernel<C>, grid, dim3(C::NT), 0, s, gp);
 }
 
