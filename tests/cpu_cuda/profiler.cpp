@@ -641,38 +641,64 @@ void finish_block() {
   L.seq.clear();
 }
 
-// The blocks a sample runs: pairs of x-neighbours at spread x positions, for every (y, z) pair of
-// the grid where the budget allows (else for spread ones, plus the neighbours in y and z of the
-// first), so that the L2 model can measure each grid step's shift.
+// The grid dimension with the most blocks: where a sample's blocks are spread; the blocks of the
+// other dimensions are sampled alike where the budget allows.
+int sweep_dim(dim3 g) {
+  const unsigned n[3] = {g.x, g.y, g.z};
+  int d = 0;
+  for (int i = 1; i < 3; ++i)
+    if (n[i] > n[d]) d = i;
+  return d;
+}
+
+// The blocks a sample runs: pairs of neighbours along the sweep dimension at spread positions,
+// for every combination of the other two dimensions where the budget allows (or up to 64 blocks
+// in all; else for spread
+// ones, plus the +1 neighbours of the first in each of those dimensions), so that the L2 model
+// can measure each grid step's shift and anchor every block on one that differs from it along
+// the sweep dimension only.
 std::vector<uint64_t> choose_sample(dim3 g, int budget) {
-  const uint64_t gx = g.x, combos = uint64_t(g.y) * g.z, blocks = gx * combos;
+  const uint64_t n[3] = {g.x, g.y, g.z};
+  const uint64_t blocks = n[0] * n[1] * n[2];
   if (budget <= 0 || uint64_t(budget) >= blocks) return {};
-  std::set<uint64_t> pick_combos;
-  const uint64_t per_combo = gx > 1 ? 2 : 1;
-  if (combos * per_combo <= uint64_t(budget)) {
+  const int sd = sweep_dim(g);
+  const int o1 = sd == 0 ? 1 : 0, o2 = sd == 2 ? 1 : 2;  // the other two dimensions
+  const uint64_t combos = n[o1] * n[o2];
+  const uint64_t per_combo = n[sd] > 1 ? 2 : 1;
+  std::set<uint64_t> pick_combos;  // c = i1 + n[o1] * i2
+  // Up to 64 blocks, every combination is sampled even past the budget: a translation along a
+  // dimension that mixes two indices (phase_gemm's (n-tile, phase) pairs) is not a fixed shift.
+  if (combos * per_combo <= std::max<uint64_t>(uint64_t(budget), 64)) {
     for (uint64_t c = 0; c < combos; ++c) pick_combos.insert(c);
   } else {
-    const uint64_t n = std::max<uint64_t>(1, uint64_t(budget) / per_combo);
-    for (uint64_t i = 0; i < n; ++i) pick_combos.insert(n > 1 ? i * (combos - 1) / (n - 1) : 0);
-    if (g.y > 1) pick_combos.insert(1);
-    if (g.z > 1) pick_combos.insert(g.y);
+    const uint64_t k = std::max<uint64_t>(1, uint64_t(budget) / per_combo);
+    for (uint64_t i = 0; i < k; ++i) pick_combos.insert(k > 1 ? i * (combos - 1) / (k - 1) : 0);
+    if (n[o1] > 1) pick_combos.insert(1);
+    if (n[o2] > 1) pick_combos.insert(n[o1]);
   }
   const uint64_t pairs =
       std::max<uint64_t>(1, uint64_t(budget) / (per_combo * pick_combos.size()));
-  std::set<uint64_t> xs;
-  if (gx == 1) {
-    xs.insert(0);
+  std::set<uint64_t> pos;
+  if (n[sd] == 1) {
+    pos.insert(0);
   } else {
     for (uint64_t i = 0; i < pairs; ++i) {
-      const uint64_t x = pairs > 1 ? i * (gx - 2) / (pairs - 1) : 0;
-      xs.insert(x);
-      xs.insert(x + 1);
+      const uint64_t v = pairs > 1 ? i * (n[sd] - 2) / (pairs - 1) : 0;
+      pos.insert(v);
+      pos.insert(v + 1);
     }
   }
   std::vector<uint64_t> out;
   for (uint64_t c : pick_combos)
-    for (uint64_t x : xs) out.push_back(c * gx + x);
+    for (uint64_t v : pos) {
+      uint64_t idx[3];
+      idx[sd] = v;
+      idx[o1] = c % n[o1];
+      idx[o2] = c / n[o1];
+      out.push_back(idx[0] + n[0] * (idx[1] + n[1] * idx[2]));
+    }
   std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
@@ -751,15 +777,18 @@ void run_l2_model(LaunchState& L, LaunchProfile& out) {
   }
   // The anchor of every block: itself where it ran, else the nearest sampled block, preferring
   // the same (y, z), then the same z.
+  // An anchor that differs from the block along the sweep dimension only, where there is one.
+  const int sd = sweep_dim(g);
   auto anchor_of = [&](uint3 b) -> const BlockFootprint* {
     const BlockFootprint* best = nullptr;
     int64_t best_key = INT64_MAX;
     for (const BlockFootprint& fp : L.footprints) {
-      const int64_t dx = std::abs(int64_t(fp.idx.x) - int64_t(b.x));
-      const int64_t dy = std::abs(int64_t(fp.idx.y) - int64_t(b.y));
-      const int64_t dz = std::abs(int64_t(fp.idx.z) - int64_t(b.z));
-      const int64_t key = (dz != 0 ? (int64_t(1) << 50) : 0) + (dy != 0 ? (int64_t(1) << 40) : 0) +
-                          dz * (int64_t(1) << 32) + dy * (int64_t(1) << 24) + dx;
+      const int64_t d[3] = {std::abs(int64_t(fp.idx.x) - int64_t(b.x)),
+                            std::abs(int64_t(fp.idx.y) - int64_t(b.y)),
+                            std::abs(int64_t(fp.idx.z) - int64_t(b.z))};
+      int64_t key = d[sd];
+      for (int i = 0; i < 3; ++i)
+        if (i != sd && d[i] != 0) key += (int64_t(1) << 44) + d[i] * (int64_t(1) << 24);
       if (key < best_key) {
         best_key = key;
         best = &fp;
