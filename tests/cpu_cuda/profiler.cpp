@@ -856,6 +856,21 @@ void run_l2_model(LaunchState& L, LaunchProfile& out) {
     BufferTraffic& bt = out.buffers[a];
     bt.dram_read = rd[a];
     bt.dram_write = wr[a];
+    if (full) continue;
+    // Coverage check of the extrapolation (see BufferTraffic::extrapolation_suspect).
+    std::vector<char> seen(size_t(nsec[a]), 0);
+    double sampled = 0;
+    for (const BlockFootprint& fp : L.footprints)
+      for (const Touch& t : fp.touches)
+        if (size_t(t.alloc) == a && t.sector < nsec[a] && !seen[size_t(t.sector)]) {
+          seen[size_t(t.sector)] = 1;
+          sampled += 1;
+        }
+    double covered = 0;
+    for (int32_t v : last[a]) covered += v >= 0;
+    const double expected = std::min(double(nsec[a]), sampled * double(L.blocks) /
+                                                          double(L.footprints.size()));
+    bt.extrapolation_suspect = covered < 0.5 * expected;
   }
 }
 

@@ -103,8 +103,17 @@ Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_f
   const double busiest = std::ceil(blocks / m.sms) / blocks;
   const SiteCounters sh = total_space(l, Space::shared);
   const SiteCounters gl = total_space(l, Space::global);
+  // A buffer whose extrapolated footprints are unreliable counts at least its own size once.
   double dram = 0;
-  for (const auto& b : l.buffers) dram += b.dram_read + b.dram_write;
+  bool suspect = false;
+  for (const auto& b : l.buffers) {
+    double v = b.dram_read + b.dram_write;
+    if (b.extrapolation_suspect) {
+      v = std::max(v, double(b.size));
+      suspect = true;
+    }
+    dram += v;
+  }
   e.parts.push_back({"shared", sh.wavefronts * busiest / (m.smem_wavefronts_per_clk * m.clock_hz),
                      si(sh.wavefronts) + " wavefronts"});
   e.parts.push_back({"mma.sync", l.mma * busiest / (m.mma_sync_per_clk * m.clock_hz),
@@ -114,7 +123,9 @@ Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_f
                        si(useful_ffma) + " useful FMAs (not counted: a lower bound)"});
   e.parts.push_back({"l2", gl.sectors * 32 / m.l2_bytes_per_s, si(gl.sectors * 32) + "B in sectors"});
   if (!l.buffers.empty() && dram > 0)
-    e.parts.push_back({"dram", dram / m.dram_bytes_per_s, si(dram) + "B modelled"});
+    e.parts.push_back({"dram", dram / m.dram_bytes_per_s,
+                       si(dram) + "B modelled" +
+                           (suspect ? " (unreliable buffers counted once at their size)" : "")});
   for (const auto& p : e.parts)
     if (p.seconds > e.seconds) {
       e.seconds = p.seconds;
@@ -152,10 +163,11 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
     os << "  buffer          size       L2 read   L2 write   DRAM read  DRAM write  DRAM/size"
        << (l.l2_extrapolated ? "  (L2 model: sampled footprints, extrapolated)" : "") << "\n";
     for (const auto& b : l.buffers) {
-      std::snprintf(line, sizeof line, "  %-12s %9sB %9sB %9sB %10sB %10sB %9.2f\n", b.name.c_str(),
-                    si(double(b.size)).c_str(), si(b.l2_read).c_str(), si(b.l2_write).c_str(),
-                    si(b.dram_read).c_str(), si(b.dram_write).c_str(),
-                    b.size ? (b.dram_read + b.dram_write) / double(b.size) : 0.0);
+      std::snprintf(line, sizeof line, "  %-12s %9sB %9sB %9sB %10sB %10sB %9.2f%s\n",
+                    b.name.c_str(), si(double(b.size)).c_str(), si(b.l2_read).c_str(),
+                    si(b.l2_write).c_str(), si(b.dram_read).c_str(), si(b.dram_write).c_str(),
+                    b.size ? (b.dram_read + b.dram_write) / double(b.size) : 0.0,
+                    b.extrapolation_suspect ? "  (unreliable: footprints do not extrapolate)" : "");
       os << line;
     }
   }

@@ -61,7 +61,10 @@ double shared_ratio(const prof::LaunchProfile& l, Kind k, const std::string& whe
 
 double dram_over_size(const prof::LaunchProfile& l, const std::string& buffer) {
   for (const auto& b : l.buffers)
-    if (b.name == buffer) return (b.dram_read + b.dram_write) / double(b.size);
+    if (b.name == buffer) {
+      EXPECT_FALSE(b.extrapolation_suspect) << buffer << ": the L2 model's footprints are unreliable";
+      return (b.dram_read + b.dram_write) / double(b.size);
+    }
   ADD_FAILURE() << "no buffer " << buffer;
   return 0;
 }
