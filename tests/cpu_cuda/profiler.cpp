@@ -870,7 +870,7 @@ void run_l2_model(LaunchState& L, LaunchProfile& out) {
     for (int32_t v : last[a]) covered += v >= 0;
     const double expected = std::min(double(nsec[a]), sampled * double(L.blocks) /
                                                           double(L.footprints.size()));
-    bt.extrapolation_suspect = covered < 0.5 * expected;
+    bt.extrapolation_suspect = covered < 0.9 * expected;
   }
 }
 

@@ -86,7 +86,7 @@ struct BufferTraffic {
   int64_t size = 0;             // bytes of the allocation
   double dram_read = 0, dram_write = 0;  // modelled DRAM bytes
   double l2_read = 0, l2_write = 0;      // bytes of the sectors requested from L2
-  // The extrapolated footprints cover under half of what the sampled blocks' own footprints,
+  // The extrapolated footprints cover under 90% of what the sampled blocks' own footprints,
   // scaled to the grid, would: the buffer's tiles do not move by a fixed shift per grid step
   // (e.g. an NCHW operand whose tile spans channel planes), so its DRAM bytes are not reliable.
   bool extrapolation_suspect = false;
