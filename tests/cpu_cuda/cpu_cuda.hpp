@@ -4,9 +4,11 @@
 //
 // What a kernel sees, and why:
 //   threadIdx/blockIdx/blockDim/gridDim  per fiber, from the launch the production code made
-//   __shared__      static storage in one linker section, filled with 0xFF bytes (NaN for every
-//                   float type, -1 for integers) when each block starts: a read before a write
-//                   shows up as NaN instead of a plausible leftover
+//   __shared__      static storage, filled with 0xFF bytes (NaN for every float type, -1 for
+//                   integers) when each block starts: a read before a write shows up as NaN
+//                   instead of a plausible leftover. Plain kernels' arrays share one linker
+//                   section; GCC keeps template kernels' arrays in .bss, and the profiler
+//                   (profiler.hpp) poisons those, found through the symbol table
 //   __syncthreads() a real barrier; between barriers the block's threads run in a seeded random
 //                   order, so a missing barrier lets a thread read a half-written tile
 //   __syncwarp()/warp_sync()  the same among the 32 lanes of a warp (the mma model's exchange)
