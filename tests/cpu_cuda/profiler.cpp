@@ -15,7 +15,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <set>
 #include <sstream>
@@ -430,13 +429,19 @@ std::string site_of(uintptr_t pc) {
   return symbol_cache()[pc];
 }
 
+// Bytes between an access [addr, addr + size) and a region [base, base + bytes); 0 if they overlap.
+uintptr_t gap(uintptr_t addr, size_t size, uintptr_t base, size_t bytes) {
+  const uintptr_t end = base + bytes;
+  return addr >= end ? addr - end : (addr + size <= base ? base - addr : 0);
+}
+
 void report_global(uintptr_t addr, size_t size, Kind kind, uintptr_t pc) {
   const auto& live = registry().live;
   std::string nearest = "no live allocation";
   uintptr_t best = UINTPTR_MAX;
   for (const auto& [base, a] : live) {
     const uintptr_t end = base + a.size;
-    const uintptr_t d = addr >= end ? addr - end : (addr + size <= base ? base - addr : 0);
+    const uintptr_t d = gap(addr, size, base, a.size);
     if (d < best) {
       best = d;
       std::ostringstream os;
@@ -467,8 +472,7 @@ void report_shared(uintptr_t addr, size_t size, Kind kind, uintptr_t pc) {
         foreign = " (the address is in '" + a.name + "', not an array of this kernel)";
       continue;
     }
-    const uintptr_t end = a.base + a.size;
-    const uintptr_t d = addr >= end ? addr - end : (addr + size <= a.base ? a.base - addr : 0);
+    const uintptr_t d = gap(addr, size, a.base, a.size);
     if (d < best) {
       best = d;
       nearest = "nearest __shared__ array '" + a.name + "' (" + std::to_string(a.size) +

@@ -86,14 +86,14 @@ int profile_row(const Args& a, const Shape& s) {
   if (!note.empty()) std::printf("   %s\n", note.c_str());
   double total = 0;
   for (const prof::LaunchProfile& l : prof::launches()) {
-    const bool mma = l.mma > 0;
-    // FFMA lower bound for the CUDA-core kernels: the useful FMAs, split over the launches of
-    // the row in proportion to their blocks would be arbitrary; given to the main kernel only.
-    // gemm_col2im's FMAs are in its cuBLAS GEMMs, which are not profiled.
-    const double ffma = !mma && a.impl != "gemm_col2im" ? p.flops() / 2 : 0;
+    // FFMA lower bound for a CUDA-core kernel: the row's useful FMAs, given to its main (last)
+    // launch only, since any split over the launches would be arbitrary. gemm_col2im's FMAs
+    // are in its cuBLAS GEMMs, which are not profiled.
     const bool main_kernel = &l == &prof::launches().back();
-    std::printf("%s", profile::format_launch(l, m, main_kernel ? ffma : 0).c_str());
-    total += profile::estimate(l, m, main_kernel ? ffma : 0).seconds;
+    const double ffma =
+        main_kernel && l.mma == 0 && a.impl != "gemm_col2im" ? p.flops() / 2 : 0;
+    std::printf("%s", profile::format_launch(l, m, ffma).c_str());
+    total += profile::estimate(l, m, ffma).seconds;
   }
   std::printf("   row: %zu launch(es), predicted %.3f ms in all (CPU-model estimate, %s)\n",
               prof::launches().size(), total * 1e3, m.name.c_str());
