@@ -31,6 +31,17 @@ __global__ void atomic_kernel(float* sum) { atomicAdd(sum, float(threadIdx.x + b
 
 __global__ void misaligned_kernel(const float* p) { (void)__ldg(reinterpret_cast<const float4*>(p + 1)); }
 
+// ldmatrix.x4 on a 32x8 tile of 16-bit values r*8+c: lane l gives row l (row l%8 of matrix l/8).
+template <bool Trans>
+__global__ void ldmatrix_kernel(uint32_t* out) {
+  __shared__ __align__(16) uint16_t s[32 * 8];
+  for (int c = 0; c < 8; ++c) s[threadIdx.x * 8 + c] = uint16_t(threadIdx.x * 8 + c);
+  __syncwarp();
+  uint32_t d[4];
+  ::cpu_cuda::ldmatrix_b16<4>(d, s + threadIdx.x * 8, Trans);
+  for (int i = 0; i < 4; ++i) out[threadIdx.x * 4 + i] = d[i];
+}
+
 __global__ void divergent_barrier_kernel() {
   if (threadIdx.x == 0) return;
   __syncthreads();
@@ -72,6 +83,31 @@ TEST(CpuCudaRuntime, AtomicAddSumsEveryThread) {
 TEST(CpuCudaRuntime, MisalignedVectorLoadThrows) {
   alignas(16) float buf[8] = {};
   EXPECT_THROW(launch(misaligned_kernel, 1, 1, 0, nullptr, buf), std::runtime_error);
+}
+
+// The PTX ISA's m8n8 .b16 fragment (its figure for ldmatrix): lane l holds row l/4, columns
+// 2*(l%4) and 2*(l%4)+1 of each matrix, low half first; .trans the same of the transposed matrix.
+// A few entries read off the figure, then every entry.
+TEST(CpuCudaRuntime, LdmatrixFollowsThePtxFragment) {
+  auto pair = [](uint32_t lo, uint32_t hi) { return lo | hi << 16; };
+  std::vector<uint32_t> out(32 * 4);
+  launch(ldmatrix_kernel<false>, 1, 32, 0, nullptr, out.data());
+  EXPECT_EQ(out[0 * 4 + 0], pair(0, 1));        // lane 0, matrix 0: row 0, columns 0-1
+  EXPECT_EQ(out[5 * 4 + 2], pair(138, 139));    // lane 5, matrix 2: row 17 (1 of 2), columns 2-3
+  EXPECT_EQ(out[31 * 4 + 3], pair(254, 255));   // lane 31, matrix 3: row 31, columns 6-7
+  for (int l = 0; l < 32; ++l)
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t row = uint32_t(8 * i + l / 4), col = uint32_t(2 * (l % 4));
+      ASSERT_EQ(out[size_t(l * 4 + i)], pair(row * 8 + col, row * 8 + col + 1)) << l << " " << i;
+    }
+  launch(ldmatrix_kernel<true>, 1, 32, 0, nullptr, out.data());
+  EXPECT_EQ(out[0 * 4 + 0], pair(0, 8));        // lane 0: column 0, rows 0-1
+  EXPECT_EQ(out[5 * 4 + 2], pair(145, 153));    // lane 5, matrix 2: column 1, rows 18-19
+  for (int l = 0; l < 32; ++l)
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t col = uint32_t(l / 4), row = uint32_t(8 * i + 2 * (l % 4));
+      ASSERT_EQ(out[size_t(l * 4 + i)], pair(row * 8 + col, (row + 1) * 8 + col)) << l << " " << i;
+    }
 }
 
 TEST(CpuCudaRuntime, BlockOverLimitAndDeadlockThrow) {

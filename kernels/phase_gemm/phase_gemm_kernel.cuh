@@ -39,6 +39,34 @@ __device__ __forceinline__ uint32_t smem_u32(const S* p) {
 #endif
 }
 
+// ldmatrix.x4 and ldmatrix.x4.trans: four 8x8 matrices of 16-bit elements from shared memory;
+// this lane gives the address of one 16-byte row (phase_gemm_tile.hpp's TcGeometry::a_ldsm,
+// b_ldsm). Two functions rather than one with a flag, so that the profiler's sites (named after
+// the caller of an access helper, the helper after "via") keep A's fragment reads apart from B's.
+#define TCONV_PG_LDMATRIX(name, qual, trans)                                                 \
+  __device__ __forceinline__ void name(uint32_t(&d)[4], const void* row) {                   \
+    TCONV_PG_LDMATRIX_BODY(qual, trans)                                                      \
+  }
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
+#define TCONV_PG_LDMATRIX_BODY(qual, trans)                                                  \
+  const uint32_t a = uint32_t(__cvta_generic_to_shared(row));                                \
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4" qual ".shared.b16 {%0,%1,%2,%3}, [%4];\n"     \
+               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])                              \
+               : "r"(a));
+#elif defined(__CUDA_ARCH__)
+// As mma below: prepare() never selects the tensor-core path below sm_80.
+#define TCONV_PG_LDMATRIX_BODY(qual, trans) (void)d, (void)row; __trap();
+#elif defined(TCONV_CPU_CUDA)
+// tests/cpu_cuda/ldmatrix.hpp: the PTX fragment table.
+#define TCONV_PG_LDMATRIX_BODY(qual, trans) ::cpu_cuda::ldmatrix_b16<4>(d, row, trans);
+#else
+#define TCONV_PG_LDMATRIX_BODY(qual, trans) (void)d, (void)row;
+#endif
+TCONV_PG_LDMATRIX(ldmatrix_x4, "", false)
+TCONV_PG_LDMATRIX(ldmatrix_x4_trans, ".trans", true)
+#undef TCONV_PG_LDMATRIX
+#undef TCONV_PG_LDMATRIX_BODY
+
 template <typename T>
 __device__ __forceinline__ void mma(float& c0, float& c1, float& c2, float& c3,
                                     const uint32_t (&a)[4], const uint32_t (&b)[2]) {
@@ -75,7 +103,9 @@ __device__ __forceinline__ void mma(float& c0, float& c1, float& c2, float& c3,
 #endif
 }
 
-// One stage of the warp tile: BK/KS instruction steps, MI x NI instructions each.
+// One stage of the warp tile: BK/KS instruction steps, MI x NI instructions each. The 16-bit
+// tiles load their fragments with ldmatrix (one instruction per 16x16 of A and per two 16x8 of
+// B); tf32 with 32-bit loads from its padded layout.
 template <class C>
 __device__ __forceinline__ void tc_compute(pg::TcGeometry<C>& geo, const typename C::S* As,
                                            const typename C::S* Bs) {
@@ -83,14 +113,28 @@ __device__ __forceinline__ void tc_compute(pg::TcGeometry<C>& geo, const typenam
 TCONV_PG_UNROLL
   for (int kk = 0; kk < C::BK; kk += G::KS) {
     uint32_t a[G::MI][4], b[G::NI][2];
+    if constexpr (C::ldsm) {
 TCONV_PG_UNROLL
-    for (int mi = 0; mi < G::MI; ++mi)
+      for (int mi = 0; mi < G::MI; ++mi) ldmatrix_x4(a[mi], As + geo.a_ldsm(mi, kk));
 TCONV_PG_UNROLL
-      for (int r = 0; r < 4; ++r) a[mi][r] = smem_u32(As + geo.a_frag(mi, r, kk));
+      for (int nj = 0; nj < G::NI / 2; ++nj) {
+        uint32_t r[4];
+        ldmatrix_x4_trans(r, Bs + geo.b_ldsm(nj, kk));
+        b[2 * nj][0] = r[0];
+        b[2 * nj][1] = r[1];
+        b[2 * nj + 1][0] = r[2];
+        b[2 * nj + 1][1] = r[3];
+      }
+    } else {
 TCONV_PG_UNROLL
-    for (int ni = 0; ni < G::NI; ++ni)
+      for (int mi = 0; mi < G::MI; ++mi)
 TCONV_PG_UNROLL
-      for (int r = 0; r < 2; ++r) b[ni][r] = smem_u32(Bs + geo.b_frag(ni, r, kk));
+        for (int r = 0; r < 4; ++r) a[mi][r] = smem_u32(As + geo.a_frag(mi, r, kk));
+TCONV_PG_UNROLL
+      for (int ni = 0; ni < G::NI; ++ni)
+TCONV_PG_UNROLL
+        for (int r = 0; r < 2; ++r) b[ni][r] = smem_u32(Bs + geo.b_frag(ni, r, kk));
+    }
 TCONV_PG_UNROLL
     for (int mi = 0; mi < G::MI; ++mi)
 TCONV_PG_UNROLL

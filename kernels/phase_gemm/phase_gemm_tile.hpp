@@ -9,11 +9,13 @@
 // Shared memory holds one A and one B stage per buffer, double buffered through registers: while
 // the block computes on stage s, each thread has already issued the global loads of stage s+1.
 // Shared layouts:
-//   SIMT fp32 and tf32 mma:  A[k][m] (row BM+pad), B[k][n] (row BN+pad)
-//   fp16/bf16 mma:           A[m][k], B[n][k] (row BK+8): an mma.m16n8k16 fragment register holds
-//                            two k-consecutive elements, so k must be contiguous
-// The paddings make the fragment reads conflict-free (row length = 8 mod 32 words for tf32,
-// 20 words for the 16-bit rows) and keep float4 reads aligned for SIMT.
+//   SIMT fp32 and tf32 mma:  A[k][m] (row BM+pad), B[k][n] (row BN+pad); the paddings make the
+//                            fragment reads conflict-free (row length = 8 mod 32 words for tf32)
+//                            and keep float4 reads aligned for SIMT
+//   fp16/bf16 mma:           A[m][k] (BK = 32: four 16-byte chunks a row), B[k][n] (BN/8 chunks a
+//                            row), unpadded, the chunks of each row XOR-swizzled (GemmCfg::swizzle),
+//                            read with ldmatrix (A) and ldmatrix.trans (B). B stays n-contiguous as
+//                            the KRSC weight is, so a 16-byte global load is one 16-byte store.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -132,6 +134,20 @@ TCONV_HD void load4(const float* p, float* out) {
 #endif
 }
 
+// 16 bytes to shared memory; p is 16-byte aligned (a swizzled chunk).
+template <typename T>
+TCONV_HD void store_vec(T* p, const T (&v)[16 / sizeof(T)]) {
+#if defined(__CUDA_ARCH__)
+  uint4 u;
+  memcpy(&u, static_cast<const void*>(v), 16);
+  *reinterpret_cast<uint4*>(p) = u;
+#elif defined(TCONV_CPU_CUDA)
+  ::cpu_cuda::store16(p, v);
+#else
+  memcpy(static_cast<void*>(p), static_cast<const void*>(v), 16);
+#endif
+}
+
 // ---- Kernel parameters and the per-tile context -----------------------------------------------
 
 struct GemmParams {
@@ -189,22 +205,38 @@ struct GemmCfg {
   static constexpr Engine engine = E_;
   static constexpr Layout layout = L_;
   static constexpr bool tf32 = E_ == Engine::tc && sizeof(T_) == 4;
-  static constexpr bool k_contig = E_ == Engine::tc && sizeof(T_) == 2;
+  static constexpr bool ldsm = E_ == Engine::tc && sizeof(T_) == 2;  // ldmatrix fragments
   static constexpr int BM = BM_, BN = BN_;
   static constexpr int BK = sizeof(T_) == 2 ? 32 : 16;
   static constexpr int P = P_, Q = Q_;
   static constexpr int NT = E_ == Engine::simt ? (BM_ / P_) * (BN_ / Q_) : 32 * P_ * Q_;
   static constexpr int VA = VA_, VB = VB_;
-  static constexpr int LDA = k_contig ? BK + 8 : BM_ + (tf32 ? 8 : 4);
-  static constexpr int LDB = k_contig ? BK + 8 : BN_ + (tf32 ? 8 : 4);
-  static constexpr int A_STAGE = k_contig ? BM_ * LDA : BK * LDA;
-  static constexpr int B_STAGE = k_contig ? BN_ * LDB : BK * LDB;
+  static constexpr int LDA = ldsm ? BK : BM_ + (tf32 ? 8 : 4);
+  static constexpr int LDB = ldsm ? BN_ : BN_ + (tf32 ? 8 : 4);
+  static constexpr int A_STAGE = ldsm ? BM_ * LDA : BK * LDA;
+  static constexpr int B_STAGE = BK * LDB;
   static_assert(sizeof(T_) == 4 || E_ == Engine::tc, "16-bit types run on the tensor cores");
   static_assert(L_ == Layout::nhwc || (VA_ == 1 && VB_ == 1), "vector loads need nhwc");
   static_assert(BM_ % 16 == 0 && BN_ % 8 == 0, "tile shape");
+  static_assert(!ldsm || (BN_ % 32 == 0 && BM_ >= 32), "ldmatrix tiles: rows of 4, 8 or 16 chunks");
 
-  TCONV_HD static int a_idx(int m, int k) { return k_contig ? m * LDA + k : k * LDA + m; }
-  TCONV_HD static int b_idx(int k, int n) { return k_contig ? n * LDB + k : k * LDB + n; }
+  // 16-byte chunk u of row r of a 16-bit tile with `chunks` chunks a row sits at chunk
+  // swizzle(r, u, chunks) of that row. A quarter-warp's 16-byte accesses are conflict-free when
+  // their 8 chunks fall in the 8 distinct 16-byte slots of a 128-byte line; the XOR gives that
+  // for the three patterns the kernel has: one chunk of 8 consecutive rows (ldmatrix, the
+  // pixel-major A stores of NCHW), 8 consecutive chunks of one row (B stores, rows >= 8 chunks),
+  // and 4 chunks of 2 rows (A stores from 16-byte loads, 4-chunk rows).
+  TCONV_HD static int swizzle(int r, int u, int chunks) {
+    return chunks >= 8 ? u ^ (r & 7) : u ^ ((r >> 1) & 3);
+  }
+  TCONV_HD static int a_idx(int m, int k) {
+    if constexpr (ldsm) return m * LDA + swizzle(m, k / 8, BK / 8) * 8 + k % 8;
+    return k * LDA + m;
+  }
+  TCONV_HD static int b_idx(int k, int n) {
+    if constexpr (ldsm) return k * LDB + swizzle(k, n / 8, BN_ / 8) * 8 + n % 8;
+    return k * LDB + n;
+  }
   TCONV_HD static S to_smem(T v) {
     if constexpr (tf32)
       return round_tf32(v);
@@ -217,22 +249,27 @@ struct GemmCfg {
 
 // A tile: BM pixels x BK channels of one tap. V == 1: lanes run along pixels (nchw: consecutive
 // pixels of a phase row read consecutive input columns; nhwc: the unaligned fallback). V > 1:
-// lanes run along channels, V contiguous channels per load (nhwc).
+// lanes run along channels, V contiguous channels per load (nhwc). Each thread keeps E
+// k-consecutive elements per entry: V, or a whole 16-byte chunk for the ldmatrix tiles (then a
+// lane of the V == 1 map reads its pixel's 8 channels one by one and stores them as one chunk:
+// 8 neighbouring lanes store 8 rows' chunk, which the swizzle keeps conflict-free).
 template <class C>
 struct ALoader {
   using T = typename C::T;
   static constexpr int V = C::VA;
-  static constexpr int TPM = V == 1 ? (C::NT < C::BM ? C::NT : C::BM) : C::NT / (C::BK / V);
+  static constexpr int E = C::ldsm ? 8 : V;
+  static_assert(V == 1 || V == E, "A entries: one vector load or E scalar loads");
+  static constexpr int TPM = V == 1 ? (C::NT < C::BM ? C::NT : C::BM) : C::NT / (C::BK / E);
   static constexpr int TPK = C::NT / TPM;
   static constexpr int MREP = C::BM / TPM;
-  static constexpr int KREP = (C::BK / V) / TPK;
-  static_assert(TPM * TPK == C::NT && MREP * TPM == C::BM && KREP * TPK * V == C::BK, "A map");
+  static constexpr int KREP = (C::BK / E) / TPK;
+  static_assert(TPM * TPK == C::NT && MREP * TPM == C::BM && KREP * TPK * E == C::BK, "A map");
   static constexpr int kFar = -(1 << 30);  // qh of a row past M: every tap reads out of range
 
   int mi0, ki0;
   int base[MREP];  // offset of (nb, channel g*cig, 0, 0)
   int qh[MREP], qw[MREP];
-  T stage[MREP][KREP][V];
+  T stage[MREP][KREP][E];
 
   TCONV_HD void setup(const GemmParams& p, const TileCtx& t, int tid) {
     if (V == 1) {
@@ -270,16 +307,23 @@ struct ALoader {
       const int pix = ok ? iy * d.w_in + ix : 0;
       TCONV_PG_UNROLL
       for (int i = 0; i < KREP; ++i) {
-        const int ci = kt.c0 + (ki0 + i * TPK) * V;
-        if (ok && ci < d.cig) {  // V > 1 needs cig % V == 0: a vector is all in or all out
-          const int off = C::layout == Layout::nchw ? base[j] + pix + ci * hw
-                                                    : base[j] + pix * d.c_in + ci;
-          if constexpr (V == 1)
-            stage[j][i][0] = load_scalar(x + off);
-          else
-            load_vec<V>(x + off, stage[j][i]);
+        const int ci = kt.c0 + (ki0 + i * TPK) * E;
+        const int off = C::layout == Layout::nchw ? base[j] + pix + ci * hw
+                                                  : base[j] + pix * d.c_in + ci;
+        if constexpr (V == E) {
+          if (ok && ci < d.cig) {  // V > 1 needs cig % V == 0: a vector is all in or all out
+            if constexpr (V == 1)
+              stage[j][i][0] = load_scalar(x + off);
+            else
+              load_vec<V>(x + off, stage[j][i]);
+          } else {
+            for (int v = 0; v < V; ++v) stage[j][i][v] = from_float<T>(0.f);
+          }
         } else {
-          for (int v = 0; v < V; ++v) stage[j][i][v] = from_float<T>(0.f);
+          const int step = C::layout == Layout::nchw ? hw : 1;
+          TCONV_PG_UNROLL
+          for (int e = 0; e < E; ++e)
+            stage[j][i][e] = ok && ci + e < d.cig ? load_scalar(x + off + e * step) : from_float<T>(0.f);
         }
       }
     }
@@ -289,15 +333,22 @@ struct ALoader {
     TCONV_PG_UNROLL
     for (int j = 0; j < MREP; ++j)
       TCONV_PG_UNROLL
-      for (int i = 0; i < KREP; ++i)
-        TCONV_PG_UNROLL
-        for (int v = 0; v < V; ++v)
-          smem[C::a_idx(mi0 + j * TPM, (ki0 + i * TPK) * V + v)] = C::to_smem(stage[j][i][v]);
+      for (int i = 0; i < KREP; ++i) {
+        if constexpr (C::ldsm) {
+          store_vec(smem + C::a_idx(mi0 + j * TPM, (ki0 + i * TPK) * E), stage[j][i]);
+        } else {
+          TCONV_PG_UNROLL
+          for (int v = 0; v < E; ++v)
+            smem[C::a_idx(mi0 + j * TPM, (ki0 + i * TPK) * E + v)] = C::to_smem(stage[j][i][v]);
+        }
+      }
   }
 };
 
 // B tile: BK channels of one tap x BN output channels. Lanes run along output channels (V > 1:
-// V contiguous output channels per load, nhwc's KRSC weight).
+// V contiguous output channels per load, nhwc's KRSC weight). On the ldmatrix tiles B[k][n] is
+// n-contiguous too: a 16-byte load is stored as one chunk, and the scalar map's 32 lanes store
+// 64 contiguous bytes of a row (4 chunks, distinct slots under the swizzle).
 template <class C>
 struct BLoader {
   using T = typename C::T;
@@ -343,10 +394,15 @@ struct BLoader {
     TCONV_PG_UNROLL
     for (int i = 0; i < KREP; ++i)
       TCONV_PG_UNROLL
-      for (int j = 0; j < NREP; ++j)
-        TCONV_PG_UNROLL
-        for (int v = 0; v < V; ++v)
-          smem[C::b_idx(ki0 + i * TPK, (ni0 + j * TPN) * V + v)] = C::to_smem(stage[i][j][v]);
+      for (int j = 0; j < NREP; ++j) {
+        if constexpr (C::ldsm && V * sizeof(T) == 16) {
+          store_vec(smem + C::b_idx(ki0 + i * TPK, (ni0 + j * TPN) * V), stage[i][j]);
+        } else {
+          TCONV_PG_UNROLL
+          for (int v = 0; v < V; ++v)
+            smem[C::b_idx(ki0 + i * TPK, (ni0 + j * TPN) * V + v)] = C::to_smem(stage[i][j][v]);
+        }
+      }
   }
 };
 
@@ -409,6 +465,7 @@ struct TcGeometry {
   static constexpr int ROWS = MI * 2, COLS = NI * 2;
   static_assert(MI * 16 * WARPS_M == C::BM && NI * 8 * WARPS_N == C::BN, "warp tile");
   static_assert(C::BK % KS == 0, "BK");
+  static_assert(!C::ldsm || NI % 2 == 0, "ldmatrix.x4.trans loads two instruction columns of B");
 
   int wm, wn, lane;
   float acc[ROWS][COLS];
@@ -439,6 +496,20 @@ struct TcGeometry {
     const int n = wn * WN + ni * 8 + g;
     const int k = kk + (C::tf32 ? t + 4 * r : 2 * t + 8 * r);
     return C::b_idx(k, n);
+  }
+
+  // ldmatrix (16-bit tiles): lane l gives the address of row l%8 of matrix l/8.
+  // A, .x4: matrices (rows 0-7, 8-15) x (k 0-7, 8-15) of instruction row mi, i.e. registers
+  // a0..a3 of the fragment table above.
+  TCONV_HD int a_ldsm(int mi, int kk) const {
+    const int i = lane / 8, r = lane % 8;
+    return C::a_idx(wm * WM + mi * 16 + r + 8 * (i & 1), kk + 8 * (i >> 1));
+  }
+  // B, .x4.trans: rows k 0-7 and 8-15 of instruction columns 2*nj and 2*nj+1 (B[k][n] stored
+  // n-contiguous; .trans hands each lane B[2t..2t+1][g]): b[2nj][0..1], b[2nj+1][0..1].
+  TCONV_HD int b_ldsm(int nj, int kk) const {
+    const int i = lane / 8, r = lane % 8;
+    return C::b_idx(kk + r + 8 * (i & 1), wn * WN + nj * 16 + 8 * (i >> 1));
   }
 };
 

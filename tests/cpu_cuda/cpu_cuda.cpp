@@ -41,7 +41,7 @@ namespace {
 // ASan's stack frames are several times larger; 256 KiB is far above what a kernel thread uses.
 constexpr size_t kStackBytes = size_t(256) << 10;
 constexpr size_t kMaxStaticShared = size_t(48) << 10;
-constexpr size_t kWarpScratchBytes = 8192;  // zeroed when a block starts
+constexpr size_t kWarpScratchBytes = 16384;  // zeroed when a block starts
 // The fiber's ThreadState sits at the bottom of its stack mapping, below the usable stack.
 constexpr size_t kStateBytes = 256;
 static_assert(sizeof(ThreadState) <= kStateBytes, "ThreadState must fit below the stack");
@@ -216,14 +216,14 @@ void syncthreads() {
 
 int lane_id() { return sched().running->state->lane; }
 
-void* warp_scratch(size_t bytes) {
+void* warp_scratch(size_t bytes, size_t offset) {
   Scheduler& s = sched();
-  if (bytes > kWarpScratchBytes) {  // a model asking for more is a bug of the runtime itself
+  if (offset + bytes > kWarpScratchBytes) {  // a model asking for more is a bug of the runtime itself
     std::fprintf(stderr, "cpu_cuda: warp_scratch: %zu bytes asked, %zu available\n", bytes,
                  kWarpScratchBytes);
     std::abort();
   }
-  return s.warp_scratch.data() + size_t(warp_of(*s.running)) * kWarpScratchBytes;
+  return s.warp_scratch.data() + size_t(warp_of(*s.running)) * kWarpScratchBytes + offset;
 }
 
 void syncwarp() {

@@ -14,6 +14,7 @@
 //   __syncwarp()/warp_sync()  the same among the 32 lanes of a warp (the mma model's exchange)
 //   mma.sync        a warp-collective model from the PTX fragment tables (mma_sync.hpp): lanes
 //                   exchange registers through per-warp scratch between two warp barriers
+//   ldmatrix        the same, for the shared-memory matrix load (ldmatrix.hpp)
 //   atomicAdd       a plain add (one OS thread runs everything)
 //   __ldg of 16-byte vectors asserts 16-byte alignment, as the hardware would fault
 // Launch limits (1024 threads a block, grid.y/z <= 65535; not yet the shared-memory size) are checked;
@@ -167,6 +168,14 @@ inline V load_vec(const void* p) {
   std::memcpy(&v, p, sizeof(V));
   return v;
 }
+// A 16-byte vector store (the 16-bit tiles' shared chunks): one store access of 16 bytes for the
+// profiler, whatever instructions the compiler would make of a 16-byte copy. Not instrumented and
+// not inlined, as cpu_atomic_add, so that the return address is the kernel's instruction.
+__attribute__((noinline, no_sanitize_thread)) inline void store16(void* p, const void* src) {
+  check_aligned(p, 16, "vector store");
+  prof::on_access(p, 16, prof::Kind::store, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+  std::memcpy(p, src, 16);
+}
 }  // namespace cpu_cuda
 
 namespace tconv {
@@ -199,3 +208,4 @@ inline void memset_async(void* p, int value, size_t bytes, cudaStream_t) {
 
 #include "tests/cpu_cuda/device_memory.hpp"
 #include "tests/cpu_cuda/mma_sync.hpp"
+#include "tests/cpu_cuda/ldmatrix.hpp"

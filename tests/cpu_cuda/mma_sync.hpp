@@ -19,10 +19,10 @@
 
 namespace cpu_cuda {
 
-// The calling fiber's lane (linear thread index mod 32) and its warp's scratch (at least bytes,
-// shared by the warp's lanes, kept between barriers of the block).
+// The calling fiber's lane (linear thread index mod 32) and its warp's scratch (bytes from offset,
+// shared by the warp's lanes, kept between barriers of the block; each model has its own offset).
 int lane_id();
-void* warp_scratch(size_t bytes);
+void* warp_scratch(size_t bytes, size_t offset = 0);
 namespace prof {
 void count_mma();  // profiler.hpp: one warp-wide mma.sync
 }

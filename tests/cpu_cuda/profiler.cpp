@@ -249,7 +249,8 @@ std::map<uintptr_t, std::string>& symbol_cache() {
 // named by their caller, with the helper after "via", so that A's and B's loads stay apart.
 bool access_helper(const std::string& function) {
   const std::string f = short_function(function);
-  for (const char* h : {"load_scalar", "load_vec", "store_vec", "smem_u32", "__ldg"}) {
+  for (const char* h : {"load_scalar", "load_vec", "store_vec", "smem_u32", "__ldg", "ldmatrix_x4",
+                        "ldmatrix_x4_trans", "store16"}) {
     const size_t n = std::strlen(h);
     if (f.size() >= n && f.compare(f.size() - n, n, h) == 0) return true;
   }

@@ -69,22 +69,56 @@ double dram_over_size(const prof::LaunchProfile& l, const std::string& buffer) {
   return 0;
 }
 
+// Shared-memory wavefronts of every access of the launch per mma.sync instruction.
+double shared_per_mma(const prof::LaunchProfile& l) {
+  const double wf = total(l, Space::shared, Kind::load).wavefronts +
+                    total(l, Space::shared, Kind::store).wavefronts;
+  EXPECT_GT(l.mma, 0) << l.kernel_name;
+  return l.mma > 0 ? wf / l.mma : 0;
+}
+
+// phase_gemm's 16-bit tensor-core tiles, 128x128 and 128x64, fp16 and bf16, both layouts: the
+// swizzled tiles, ldmatrix fragments and 16-byte stores (NCHW's B: 64 contiguous bytes a warp)
+// keep every shared access conflict-free, and the fragments and stores together within 2.5
+// wavefronts per mma.sync (a 64x32 warp tile reads 1.5 per mma, the stores add 0.5 to 1). The
+// counts are per tile, not per shape: two problems that plan these tiles with a short K keep the
+// test fast (SAM's and Mask R-CNN's layers, with fewer input channels).
+TEST_F(Efficiency, PhaseGemmSharedMemoryConflictFree) {
+  const Problem p128 =
+      parse_shape_spec("n=128,c_in=256,h_in=7,w_in=7,c_out=256,k=2,stride=2,bias=1", "t").problem;
+  const Problem p64 =
+      parse_shape_spec("n=128,c_in=256,h_in=7,w_in=7,c_out=64,k=2,stride=2,bias=1", "t").problem;
+  for (const auto& [p, tile] : {std::pair<Problem, std::string>{p128, "128, 128"}, {p64, "128, 64"}})
+    for (DType dt : {DType::fp16, DType::bf16})
+      for (Layout layout : {Layout::nhwc, Layout::nchw}) {
+        SCOPED_TRACE(tile + " " + to_string(dt) + " " + to_string(layout));
+        Shape s;
+        s.problem = p;
+        const prof::LaunchProfile l = profile_row("phase_gemm", s, dt, layout, 2);
+        EXPECT_NE(l.kernel_name.find(tile), std::string::npos) << "tile of " << l.kernel_name;
+        EXPECT_LE(shared_per_mma(l), 2.5) << "shared wavefronts per mma.sync";
+        for (const prof::SiteCounters& c : l.sites) {
+          if (c.space != Space::shared) continue;
+          EXPECT_DOUBLE_EQ(c.wavefront_ratio(), 1.0) << c.where << ": conflicted";
+        }
+        EXPECT_GT(total(l, Space::shared, Kind::load, "via ldmatrix_x4_trans").requests, 0);
+        EXPECT_GT(total(l, Space::shared, Kind::store, "BLoader::store").requests, 0);
+      }
+}
+
 // phase_gemm, the tensor-core path on SAM's first upsampler at batch 64 (128x64 tile, NHWC:
 // channels contiguous, 16-byte loads).
 TEST_F(Efficiency, PhaseGemmFp16NhwcSamUp1) {
   const prof::LaunchProfile l =
       profile_row("phase_gemm", builtin("modern", "sam_up1_b64"), DType::fp16, Layout::nhwc, 8, true);
   std::printf("%s", profile::format_launch(l, profile::h200(), 0).c_str());
-  // Floors that hold today.
   EXPECT_GE(sector_eff(l, Kind::load, "ALoader::load"), 0.90) << "x loads (NHWC: contiguous)";
   EXPECT_GE(sector_eff(l, Kind::load, "BLoader::load"), 0.90) << "w loads (KRSC: contiguous)";
   EXPECT_LE(shared_ratio(l, Kind::load, "tc_compute"), 1.25) << "fragment reads";
+  EXPECT_LE(shared_ratio(l, Kind::store, "ALoader::store"), 1.25) << "A stores";
+  EXPECT_LE(shared_ratio(l, Kind::store, "BLoader::store"), 1.25) << "B stores";
   EXPECT_GT(l.mma, 0);
-  // Floors today's kernel does not meet: today's value, and the floor in the message.
-  EXPECT_DOUBLE_EQ(shared_ratio(l, Kind::store, "ALoader::store"), 4.0)
-      << "A stores: waiting for the floor <= 1.25x conflict-free";
-  EXPECT_DOUBLE_EQ(shared_ratio(l, Kind::store, "BLoader::store"), 8.0)
-      << "B stores: waiting for the floor <= 1.25x conflict-free (16-byte stores)";
+  // A floor today's kernel does not meet: today's value, and the floor in the message.
   EXPECT_DOUBLE_EQ(sector_eff(l, Kind::store, "store_tile"), 0.25)
       << "epilogue stores: waiting for the floor >= 50% sector efficiency";
   EXPECT_LE(dram_over_size(l, "x"), 1.5) << "x's modelled DRAM bytes per launch";
@@ -111,13 +145,11 @@ TEST_F(Efficiency, PhaseGemmFp16NchwSamUp1) {
   EXPECT_LE(shared_ratio(l, Kind::load, "tc_compute"), 1.25) << "fragment reads";
   EXPECT_GE(sector_eff(l, Kind::load, "ALoader::load"), 0.90) << "x loads (NCHW: pixels contiguous)";
   EXPECT_GE(sector_eff(l, Kind::store, "store_tile"), 0.50) << "epilogue stores";
+  EXPECT_LE(shared_ratio(l, Kind::store, "ALoader::store"), 1.25) << "A stores";
+  EXPECT_LE(shared_ratio(l, Kind::store, "BLoader::store"), 1.25) << "B stores";
   EXPECT_DOUBLE_EQ(sector_eff(l, Kind::load, "BLoader::load"), 0.25)
       << "w loads (C_in, C_out, kH, kW): output channels kH*kW apart; waiting for the floor >= 90% "
          "(a weight repacked in prepare)";
-  EXPECT_DOUBLE_EQ(shared_ratio(l, Kind::store, "ALoader::store"), 4.0)
-      << "A stores: waiting for the floor <= 1.25x conflict-free";
-  EXPECT_DOUBLE_EQ(shared_ratio(l, Kind::store, "BLoader::store"), 4.0)
-      << "B stores: waiting for the floor <= 1.25x conflict-free";
 }
 
 // gather: one thread per output, consecutive threads consecutive outputs; its y stores and the
