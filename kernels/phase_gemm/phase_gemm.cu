@@ -60,7 +60,7 @@ class PhaseGemm : public Implementation {
       throw Skipped("mma.sync tensor-core path needs compute capability 8.0+, this GPU is " +
                     std::to_string(ctx.props().major) + "." + std::to_string(ctx.props().minor));
     algo_ = pg::describe(plan_, cfg, plan_.vec_a && aligned16(t.x),
-                         plan_.vec_a && plan_.vec_b && aligned16(t.x) && aligned16(t.w),
+                         plan_.vec_a && plan_.vec_b && aligned16(t.x) && aligned16(t.w) && aligned16(t.y),
                          lw.lowered);
   }
 

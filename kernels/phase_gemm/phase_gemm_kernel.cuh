@@ -159,8 +159,10 @@ template <class C>
 __global__ void __launch_bounds__(C::NT) phase_gemm_kernel(const pg::GemmParams p) {
   using S = typename C::S;
   using Math = std::conditional_t<C::engine == Engine::simt, pg::SimtMath<C>, pg::TcGeometry<C>>;
-  __shared__ __align__(16) S smem_a[2][C::A_STAGE];
-  __shared__ __align__(16) S smem_b[2][C::B_STAGE];
+  // One array: A's two stages, then B's; the staged epilogue's output tile reuses it from the start.
+  __shared__ __align__(16) unsigned char smem[C::SMEM_BYTES];
+  S* const smem_a = reinterpret_cast<S*>(smem);
+  S* const smem_b = smem_a + 2 * C::A_STAGE;
   const int tid = int(threadIdx.x);
 
   const int64_t pairs = int64_t(p.n_tiles) * p.z_count;
@@ -182,8 +184,8 @@ __global__ void __launch_bounds__(C::NT) phase_gemm_kernel(const pg::GemmParams 
       }
       for (int kt = 0; kt < t.nk; ++kt) {
         const int buf = kt & 1;
-        la.store(smem_a[buf]);
-        lb.store(smem_b[buf]);
+        la.store(smem_a + buf * C::A_STAGE);
+        lb.store(smem_b + buf * C::B_STAGE);
         __syncthreads();
         if (kt + 1 < t.nk) {
           const pg::KTile kn = pg::decode_k_tile(kt + 1, t.pw.taps, t.chunks, C::BK);
@@ -191,11 +193,19 @@ __global__ void __launch_bounds__(C::NT) phase_gemm_kernel(const pg::GemmParams 
           lb.load(p, t, kn);
         }
         if constexpr (C::engine == Engine::simt)
-          mth.compute(smem_a[buf], smem_b[buf]);
+          mth.compute(smem_a + buf * C::A_STAGE, smem_b + buf * C::B_STAGE);
         else
-          tc_compute<C>(mth, smem_a[buf], smem_b[buf]);
+          tc_compute<C>(mth, smem_a + buf * C::A_STAGE, smem_b + buf * C::B_STAGE);
       }
-      pg::store_tile<C>(p, t, mth);
+      if constexpr (C::staged) {
+        __syncthreads();  // the output tile overwrites the stages the last k step read
+        auto* cs = reinterpret_cast<typename C::T*>(smem);
+        pg::stage_tile<C>(p, t, mth, cs);
+        __syncthreads();
+        pg::store_staged<C>(p, t, cs, tid);
+      } else {
+        pg::store_tile<C>(p, t, mth);
+      }
       __syncthreads();  // the next tile's first store must not overtake this tile's last reads
     }
 }
@@ -322,7 +332,8 @@ inline void phase_gemm_launch(cudaStream_t s, const pg::Plan& plan, const Proble
   }
   const pg::GemmParams gp = pg::gemm_params(d, t.x, t.w, bias, t.y, lw.bias_div, lw.bias_mod);
   const bool va = plan.vec_a && aligned16(t.x);
-  const bool vb = plan.vec_b && aligned16(t.w);
+  // The 16-bit tiles with 16-byte weight loads also store y in 16-byte chunks.
+  const bool vb = plan.vec_b && aligned16(t.w) && aligned16(t.y);
   switch (cfg.dtype) {
     case DType::fp32:
       return nchw ? launch_tile<float, Engine::simt, Layout::nchw>(plan.tile, va, vb, gp, s)

@@ -148,6 +148,34 @@ TCONV_HD void store_vec(T* p, const T (&v)[16 / sizeof(T)]) {
 #endif
 }
 
+// Two 16-bit values as one 4-byte shared store (a fragment's two neighbouring columns).
+template <typename T>
+TCONV_HD void store_pair(T* p, T lo, T hi) {
+  static_assert(sizeof(T) == 2, "pairs of 16-bit elements");
+  T v[2] = {lo, hi};
+  uint32_t u;
+  memcpy(&u, static_cast<const void*>(v), 4);
+#if defined(__CUDA_ARCH__)
+  *reinterpret_cast<uint32_t*>(p) = u;
+#else
+  memcpy(static_cast<void*>(p), &u, 4);  // the CPU runtime: one 4-byte store for the profiler
+#endif
+}
+
+// 16 bytes from shared memory (16-byte aligned).
+template <typename T>
+TCONV_HD void load_smem16(const T* p, T (&out)[16 / sizeof(T)]) {
+#if defined(__CUDA_ARCH__)
+  const uint4 u = *reinterpret_cast<const uint4*>(p);
+  memcpy(static_cast<void*>(out), &u, 16);
+#elif defined(TCONV_CPU_CUDA)
+  const uint4 u = ::cpu_cuda::load_vec<uint4>(p);
+  memcpy(static_cast<void*>(out), &u, 16);
+#else
+  memcpy(static_cast<void*>(out), static_cast<const void*>(p), 16);
+#endif
+}
+
 // ---- Kernel parameters and the per-tile context -----------------------------------------------
 
 struct GemmParams {
@@ -219,6 +247,17 @@ struct GemmCfg {
   static_assert(L_ == Layout::nhwc || (VA_ == 1 && VB_ == 1), "vector loads need nhwc");
   static_assert(BM_ % 16 == 0 && BN_ % 8 == 0, "tile shape");
   static_assert(!ldsm || (BN_ % 32 == 0 && BM_ >= 32), "ldmatrix tiles: rows of 4, 8 or 16 chunks");
+  // The epilogue through shared memory: NHWC rows of output channels are contiguous in y, so the
+  // tile leaves in 16-byte chunks (needs C_out/g % 8 == 0, which VB == 8 implies). NCHW keeps
+  // the direct stores: a phase's neighbouring pixels are stride_w apart in y, which no staging
+  // makes contiguous.
+  static constexpr bool staged = ldsm && L_ == Layout::nhwc && VB_ * sizeof(T_) == 16;
+  static constexpr int C_TILE = staged ? BM_ * BN_ : 0;  // elements of the staged output tile
+  // Bytes of the block's one shared array: the two A and B stages, and the staged output tile
+  // over them once the k loop is done.
+  static constexpr int AB_BYTES = 2 * (A_STAGE + B_STAGE) * int(sizeof(S));
+  static constexpr int SMEM_BYTES =
+      AB_BYTES > C_TILE * int(sizeof(T_)) ? AB_BYTES : C_TILE * int(sizeof(T_));
 
   // 16-byte chunk u of row r of a 16-bit tile with `chunks` chunks a row sits at chunk
   // swizzle(r, u, chunks) of that row. A quarter-warp's 16-byte accesses are conflict-free when
@@ -237,6 +276,9 @@ struct GemmCfg {
     if constexpr (ldsm) return k * LDB + swizzle(k, n / 8, BN_ / 8) * 8 + n % 8;
     return k * LDB + n;
   }
+  // The staged output tile, swizzled as B: a fragment's store (8 rows, one chunk) and a row's
+  // chunks read by 8 neighbouring lanes both fall in distinct 16-byte slots.
+  TCONV_HD static int c_idx(int m, int n) { return m * BN_ + swizzle(m, n / 8, BN_ / 8) * 8 + n % 8; }
   TCONV_HD static S to_smem(T v) {
     if constexpr (tf32)
       return round_tf32(v);
@@ -543,6 +585,58 @@ TCONV_HD void store_tile(const GemmParams& p, const TileCtx& t, const Math& mth)
       const int n = t.n0 + mth.col(cj);
       if (n < d.cog) y[rb + n * cstride] = from_float<T>(mth.acc[ri][cj] + bv[cj]);
     }
+  }
+}
+
+// The staged epilogue (GemmCfg::staged), in two steps with a barrier between (the kernel's).
+// stage_tile: acc (+ bias), rounded to T exactly as store_tile rounds it, to the shared tile cs
+// (the caller has made sure no warp still reads the last k stage there).
+template <class C>
+TCONV_HD void stage_tile(const GemmParams& p, const TileCtx& t, const TcGeometry<C>& mth,
+                         typename C::T* cs) {
+  using T = typename C::T;
+  using G = TcGeometry<C>;
+  const ConvDims& d = p.d;
+  const T* bias = static_cast<const T*>(p.bias);
+  TCONV_PG_UNROLL
+  for (int cj = 0; cj < G::COLS; cj += 2) {
+    const int n = t.n0 + mth.col(cj);  // columns cj and cj+1 are n and n+1
+    const float b0 = (bias && n < d.cog)
+                         ? to_float(bias[bias_index(t.g * d.cog + n, p.bias_div, p.bias_mod)])
+                         : 0.f;
+    const float b1 = (bias && n + 1 < d.cog)
+                         ? to_float(bias[bias_index(t.g * d.cog + n + 1, p.bias_div, p.bias_mod)])
+                         : 0.f;
+    TCONV_PG_UNROLL
+    for (int ri = 0; ri < G::ROWS; ++ri)
+      store_pair(cs + C::c_idx(mth.row(ri), mth.col(cj)), from_float<T>(mth.acc[ri][cj] + b0),
+                 from_float<T>(mth.acc[ri][cj + 1] + b1));
+  }
+}
+
+// store_staged: each thread moves 16-byte chunks of output rows from cs to y (a row of BN output
+// channels of one pixel is contiguous in NHWC), lanes along a row's chunks. Rows past M and
+// chunks past C_out/g (a partial n-tile; C_out/g % 8 == 0 makes a chunk all in or all out) stay.
+template <class C>
+TCONV_HD void store_staged(const GemmParams& p, const TileCtx& t, const typename C::T* cs, int tid) {
+  using T = typename C::T;
+  constexpr int CH = C::BN / 8;
+  constexpr int REP = C::BM * CH / C::NT;
+  static_assert(REP * C::NT == C::BM * CH, "output chunks per thread");
+  const ConvDims& d = p.d;
+  T* y = static_cast<T*>(p.y);
+  TCONV_PG_UNROLL
+  for (int i = 0; i < REP; ++i) {
+    const int idx = tid + i * C::NT;
+    const int m = idx / CH, u = idx % CH;
+    const int n = t.n0 + u * 8;
+    if (t.m0 + m >= t.M || n >= d.cog) continue;
+    const Pixel px = decode_pixel(t.m0 + m, t.ph.count, t.pw.count);
+    const int rb = y_offset<Layout::nhwc>(d, px.nb, t.g * d.cog, phase_out(t.ph, d.dh, px.qh),
+                                          phase_out(t.pw, d.dw, px.qw));
+    T v[8];
+    load_smem16(cs + C::c_idx(m, u * 8), v);
+    store_vec(y + rb + n, v);
   }
 }
 

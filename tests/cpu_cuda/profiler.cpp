@@ -250,7 +250,7 @@ std::map<uintptr_t, std::string>& symbol_cache() {
 bool access_helper(const std::string& function) {
   const std::string f = short_function(function);
   for (const char* h : {"load_scalar", "load_vec", "store_vec", "smem_u32", "__ldg", "ldmatrix_x4",
-                        "ldmatrix_x4_trans", "store16"}) {
+                        "ldmatrix_x4_trans", "store_pair", "load_smem16"}) {
     const size_t n = std::strlen(h);
     if (f.size() >= n && f.compare(f.size() - n, n, h) == 0) return true;
   }
