@@ -156,7 +156,7 @@ TCONV_PG_UNROLL
 // shared stage; one __syncthreads per stage suffices with two buffers (a buffer is rewritten only
 // after every thread passed the barrier that follows its last read).
 template <class C>
-__global__ void __launch_bounds__(C::NT) phase_gemm_kernel(const pg::GemmParams p) {
+__global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const pg::GemmParams p) {
   using S = typename C::S;
   using Math = std::conditional_t<C::engine == Engine::simt, pg::SimtMath<C>, pg::TcGeometry<C>>;
   // One array: A's two stages, then B's; the staged epilogue's output tile reuses it from the start.

@@ -253,6 +253,12 @@ struct GemmCfg {
   // makes contiguous.
   static constexpr bool staged = ldsm && L_ == Layout::nhwc && VB_ * sizeof(T_) == 16;
   static constexpr int C_TILE = staged ? BM_ * BN_ : 0;  // elements of the staged output tile
+  // Blocks per SM that __launch_bounds__ asks registers for. 1 (8 warps for the 256-thread tiles,
+  // 4 for the others, whatever ptxas picks) except the 16-bit 128x64 tile with both loads 16
+  // bytes wide: 3 blocks (12 warps) cap it at 170 registers, which it fits without spills on sm_90
+  // (165; 202 uncapped); the 128x64 configurations with scalar loads spill under that cap (40-60
+  // bytes), so they keep 1 (notes: the ptxas table).
+  static constexpr int MIN_BLOCKS = ldsm && NT == 128 && BM_ == 128 && VA_ == 8 && VB_ == 8 ? 3 : 1;
   // Bytes of the block's one shared array: the two A and B stages, and the staged output tile
   // over them once the k loop is done.
   static constexpr int AB_BYTES = 2 * (A_STAGE + B_STAGE) * int(sizeof(S));
@@ -598,18 +604,24 @@ TCONV_HD void stage_tile(const GemmParams& p, const TileCtx& t, const TcGeometry
   using G = TcGeometry<C>;
   const ConvDims& d = p.d;
   const T* bias = static_cast<const T*>(p.bias);
+  // A thread's rows are 8 apart from one another (TcGeometry::row), and rows 8 apart share
+  // their swizzle: one XOR key per thread, the chunk of each column pair XOR-ed once. (c_idx per
+  // element made the compiler keep 32 addresses live: 215-230 registers on sm_90 instead of 162.)
+  const int key = C::swizzle(mth.row(0), 0, C::BN / 8);
   TCONV_PG_UNROLL
   for (int cj = 0; cj < G::COLS; cj += 2) {
-    const int n = t.n0 + mth.col(cj);  // columns cj and cj+1 are n and n+1
+    const int c = mth.col(cj);
+    const int n = t.n0 + c;  // columns cj and cj+1 are n and n+1
     const float b0 = (bias && n < d.cog)
                          ? to_float(bias[bias_index(t.g * d.cog + n, p.bias_div, p.bias_mod)])
                          : 0.f;
     const float b1 = (bias && n + 1 < d.cog)
                          ? to_float(bias[bias_index(t.g * d.cog + n + 1, p.bias_div, p.bias_mod)])
                          : 0.f;
+    T* col = cs + ((c / 8) ^ key) * 8 + c % 8;
     TCONV_PG_UNROLL
     for (int ri = 0; ri < G::ROWS; ++ri)
-      store_pair(cs + C::c_idx(mth.row(ri), mth.col(cj)), from_float<T>(mth.acc[ri][cj] + b0),
+      store_pair(col + mth.row(ri) * C::BN, from_float<T>(mth.acc[ri][cj] + b0),
                  from_float<T>(mth.acc[ri][cj + 1] + b1));
   }
 }
@@ -625,7 +637,9 @@ TCONV_HD void store_staged(const GemmParams& p, const TileCtx& t, const typename
   static_assert(REP * C::NT == C::BM * CH, "output chunks per thread");
   const ConvDims& d = p.d;
   T* y = static_cast<T*>(p.y);
-  TCONV_PG_UNROLL
+#if defined(__CUDA_ARCH__)
+#pragma unroll 1
+#endif
   for (int i = 0; i < REP; ++i) {
     const int idx = tid + i * C::NT;
     const int m = idx / CH, u = idx % CH;
