@@ -215,9 +215,18 @@ __global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const 
 // channels, z = phase*groups + g. No shared memory: the weights a warp reads are warp-uniform
 // (broadcast loads), the inputs come through a register window (phase_gemm_tile.hpp).
 constexpr int kDirectThreads = 128;
+// A register cap rather than __launch_bounds__(128): with the launch bound, ptxas (CUDA 13, sm_90)
+// gave the CO 1 and 2 variants 64 registers and 8-52 bytes of spills; capped at 128 they take
+// 56-80 registers and spill nothing (notes: the ptxas table). __maxnreg__ needs CUDA 12.4.
+#if defined(__CUDACC_VER_MAJOR__) && \
+    (__CUDACC_VER_MAJOR__ > 12 || (__CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 4))
+#define TCONV_PG_DIRECT_BOUNDS __maxnreg__(128)
+#else
+#define TCONV_PG_DIRECT_BOUNDS __launch_bounds__(kDirectThreads)
+#endif
 
 template <typename T, Layout L, int CO>
-__global__ void __launch_bounds__(kDirectThreads) phase_direct_kernel(const pg::DirectParams p) {
+__global__ void TCONV_PG_DIRECT_BOUNDS phase_direct_kernel(const pg::DirectParams p) {
   for (int z = int(blockIdx.z); z < p.z_count; z += int(gridDim.z)) {
     const pg::PhaseGroup pz = pg::decode_phase_group(z, p.phases_w, p.d.groups);
     const pg::PhaseDim ph = pg::phase_dim(pz.fh, p.d.dh);
