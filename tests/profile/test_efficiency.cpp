@@ -104,6 +104,18 @@ TEST_F(Efficiency, PhaseGemmSharedMemoryConflictFree) {
         EXPECT_GT(total(l, Space::shared, Kind::load, "via ldmatrix_x4_trans").requests, 0);
         EXPECT_GT(total(l, Space::shared, Kind::store, "BLoader::store").requests, 0);
       }
+  // NHWC with channel counts that rule out 16-byte loads: the scalar loaders' stores.
+  const Problem odd =
+      parse_shape_spec("n=128,c_in=252,h_in=7,w_in=7,c_out=250,k=2,stride=2,bias=1", "t").problem;
+  Shape s;
+  s.problem = odd;
+  const prof::LaunchProfile l = profile_row("phase_gemm", s, DType::fp16, Layout::nhwc, 2);
+  EXPECT_NE(l.kernel_name.find("128, 128, 2, 4, 1, 1"), std::string::npos) << l.kernel_name;
+  EXPECT_LE(shared_per_mma(l), 2.5) << "shared wavefronts per mma.sync, scalar loads";
+  for (const prof::SiteCounters& c : l.sites) {
+    if (c.space != Space::shared) continue;
+    EXPECT_DOUBLE_EQ(c.wavefront_ratio(), 1.0) << c.where << ": conflicted (scalar loads)";
+  }
 }
 
 // phase_gemm, the tensor-core path on SAM's first upsampler at batch 64 (128x64 tile, NHWC:
