@@ -48,7 +48,7 @@ NUMERIC_COLUMNS = set(PROBLEM_FIELDS) | {
     "sm_count", "sm_clock_mhz", "mem_clock_mhz",
     "setup_ms", "flops", "min_bytes",
     "ceiling_copy_gbps", "ceiling_sgemm_tflops", "ceiling_tf32_tflops", "ceiling_hgemm_tflops",
-    "count",
+    "count", "pad_begin_h", "pad_begin_w", "pad_end_h", "pad_end_w",
 }
 
 # Storage bytes of one element (tf32 is stored as fp32).
