@@ -56,7 +56,6 @@ struct Problem {
     return out_pad_h >= 0 && out_pad_w >= 0 && out_pad_h < (stride_h > dil_h ? stride_h : dil_h) &&
            out_pad_w < (stride_w > dil_w ? stride_w : dil_w);
   }
-  TCONV_HD bool symmetric_pads() const { return out_pad_h == 0 && out_pad_w == 0; }
 
   TCONV_HD int64_t h_out() const {
     return (h_in - 1) * stride_h - 2 * pad_h + dil_h * (k_h - 1) + out_pad_h + 1;
