@@ -37,7 +37,9 @@ const char* kFooter = R"(
 Shape keys (--shape, --shapes-file header): n c_in h_in w_in l c_out k stride pad out_pad dil
 groups bias count name; required c_in h_in w_in c_out k; k/stride/pad/out_pad/dil take N or H:W;
 bias 0/1; defaults n=1 stride=1 pad=0 out_pad=0 dil=1 groups=1 bias=0; 1-D: l=L instead of
-h_in, w_in (H = 1, one value each, applied to W).
+h_in, w_in (H = 1, one value each, applied to W). Begin/end padding (ONNX pads, TensorFlow
+'same'): pad_end=E (N or H:W) makes pad the begin and E the end padding, E < 0 adds outputs at the
+end; not with out_pad.
 
 Sharding: --shard I/N keeps shard I (0 <= I < N) of the rows, balanced by estimated work (useful
 FLOPs + 20 x minimum bytes per runnable row, see bench/shard.hpp); the N shards of the same

@@ -32,12 +32,14 @@ const std::vector<std::string>& csv_contract_columns() {
 // layers of a model share the shape (the shapes file's `count` key, 1 by default), for
 // weighting model totals (scripts/report.py). accuracy: full (within the dtype's bound) or
 // reduced (within the documented reduced-precision bound, bench/tolerance.hpp), empty when not
-// compared or incorrect.
+// compared or incorrect. pad_begin_*, pad_end_*: begin and end padding per axis
+// (core/problem.hpp); pad_* and out_pad_* hold begin and begin - end.
 const std::vector<std::string>& csv_extra_columns() {
   static const std::vector<std::string> cols = {
       "setup_ms", "flops", "min_bytes", "bias", "tol_rel_l2", "reference", "seed", "cusparse",
       "ceiling_copy_gbps", "ceiling_sgemm_tflops", "ceiling_tf32_tflops",
-      "ceiling_hgemm_tflops", "count", "accuracy"};
+      "ceiling_hgemm_tflops", "count", "accuracy", "pad_begin_h", "pad_begin_w", "pad_end_h",
+      "pad_end_w"};
   return cols;
 }
 
@@ -157,7 +159,8 @@ std::vector<std::string> csv_fields(const ResultRow& r, const RunInfo& info) {
       p.has_bias ? "1" : "0", csv_number(r.tol_rel_l2, 3), r.reference, std::to_string(r.seed),
       info.cusparse, csv_number(info.ceiling_copy_gbps, 5), csv_number(info.ceiling_sgemm_tflops, 4),
       csv_number(info.ceiling_tf32_tflops, 4), csv_number(info.ceiling_hgemm_tflops, 4),
-      std::to_string(r.count), r.accuracy};
+      std::to_string(r.count), r.accuracy, i64(p.pad_begin_h()), i64(p.pad_begin_w()),
+      i64(p.pad_end_h()), i64(p.pad_end_w())};
   return f;
 }
 

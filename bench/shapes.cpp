@@ -60,7 +60,7 @@ bool valid_name(const std::string& name) {
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {"name", "n",  "c_in",    "h_in", "w_in",
                                              "c_out", "k", "stride", "pad",  "out_pad",
-                                             "dil",  "groups", "bias",   "count", "l"};
+                                             "dil",  "groups", "bias",   "count", "l", "pad_end"};
   return keys;
 }
 
@@ -89,6 +89,10 @@ Shape build_shape(const std::vector<std::pair<std::string, std::string>>& kv,
       if (!given(req))
         throw Error(std::string("missing required key '") + req + "' (or 'l' for a 1-D shape)");
 
+  if (given("pad_end") && given("out_pad"))
+    throw Error("'out_pad' cannot be given with 'pad_end' (the end padding already says where the "
+                "output ends: use pad_end - out_pad)");
+  int64_t pad_end_h = 0, pad_end_w = 0;
   Shape s;
   s.suite = "user";
   s.name = default_name;
@@ -120,6 +124,8 @@ Shape build_shape(const std::vector<std::pair<std::string, std::string>>& kv,
       parse_pair(key, value, &p.pad_h, &p.pad_w);
     } else if (key == "out_pad") {
       parse_pair(key, value, &p.out_pad_h, &p.out_pad_w);
+    } else if (key == "pad_end") {
+      parse_pair(key, value, &pad_end_h, &pad_end_w);
     } else if (key == "dil") {
       parse_pair(key, value, &p.dil_h, &p.dil_w);
     } else if (key == "groups") {
@@ -137,11 +143,13 @@ Shape build_shape(const std::vector<std::pair<std::string, std::string>>& kv,
   if (one_d) {
     // PyTorch's ConvTranspose1d is ConvTranspose2d with H = 1 and a 1-tall kernel; an H:W pair
     // would silently describe a different (2-D) layer.
-    for (const char* key : {"k", "stride", "pad", "out_pad", "dil"})
+    for (const char* key : {"k", "stride", "pad", "out_pad", "dil", "pad_end"})
       if (given(key) && seen[key].find(':') != std::string::npos)
         throw Error(std::string("'") + key + "=" + seen[key] + "': a 1-D shape (l=) takes one value");
     p.k_h = 1, p.stride_h = 1, p.pad_h = 0, p.out_pad_h = 0, p.dil_h = 1;
+    pad_end_h = 0;
   }
+  if (given("pad_end")) p.set_pads_h(p.pad_h, pad_end_h), p.set_pads_w(p.pad_w, pad_end_w);
   const std::string why = p.validate();
   if (!why.empty()) throw Error("invalid problem: " + why);
   return s;
@@ -223,7 +231,10 @@ std::string format_shape_spec(const Problem& p) {
   s << "n=" << p.n << ",c_in=" << p.c_in << ",h_in=" << p.h_in << ",w_in=" << p.w_in
     << ",c_out=" << p.c_out << ",k=" << pair(p.k_h, p.k_w)
     << ",stride=" << pair(p.stride_h, p.stride_w) << ",pad=" << pair(p.pad_h, p.pad_w);
-  if (p.out_pad_h || p.out_pad_w) s << ",out_pad=" << pair(p.out_pad_h, p.out_pad_w);
+  if (!p.pytorch_pads())
+    s << ",pad_end=" << pair(p.pad_end_h(), p.pad_end_w());
+  else if (p.out_pad_h || p.out_pad_w)
+    s << ",out_pad=" << pair(p.out_pad_h, p.out_pad_w);
   if (p.dil_h != 1 || p.dil_w != 1) s << ",dil=" << pair(p.dil_h, p.dil_w);
   if (p.groups != 1) s << ",groups=" << p.groups;
   if (p.has_bias) s << ",bias=1";

@@ -9,6 +9,10 @@
 // model share this shape (scripts/shapes_from_onnx.py writes it); it changes nothing that runs,
 // it is carried into the results CSV's `count` column for weighting model totals. Names use
 // letters, digits, '_', '-', '.'.
+// Begin/end padding (ONNX's pads, TensorFlow's 'same'; core/problem.hpp): pad_end=E (N or H:W)
+// makes pad the begin and pad_end the end padding per axis (E < 0 adds outputs at the end);
+// out_pad cannot be given with it. format_shape_spec writes pad_end only for a problem outside
+// PyTorch's form, so PyTorch-form specs are unchanged.
 // 1-D (PyTorch's ConvTranspose1d): l=L instead of h_in and w_in gives H = 1, W = L, and k,
 // stride, pad, out_pad and dil (one value each, no H:W) apply to W only; H's are 1, 1, 0, 0, 1.
 // The problem is the 2-D one with H = 1, so results keep h_in = 1.

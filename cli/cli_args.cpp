@@ -30,7 +30,7 @@ const std::map<std::string, OptionDoc>& option_docs() {
       {"bias", {"b.npy", "(C_out), optional"}},
       {"output", {"y.npy", "the result, in the input's dtype"}},
       {"stride", {"S[,S]", "stride, one value or an h,w pair (default 1)"}},
-      {"padding", {"P[,P]", "padding (default 0)"}},
+      {"padding", {"P[,P]", "padding (default 0); run also takes B:E[,B:E], begin and end per axis"}},
       {"output-padding", {"A[,A]", "output padding (default 0)"}},
       {"dilation", {"D[,D]", "dilation (default 1)"}},
       {"groups", {"G", "groups (default 1)"}},

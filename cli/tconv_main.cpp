@@ -37,6 +37,9 @@ const char* kUsage =
     "      --bias b.npy       (C_out), optional\n"
     "      --stride S[,S] --padding P[,P] --output-padding A[,A] --dilation D[,D] --groups G\n"
     "                         PyTorch's defaults: 1, 0, 0, 1, 1; 1-D takes one value each\n"
+    "      --padding B:E[,B:E]  begin and end padding instead (ONNX's pads, TensorFlow's 'same'):\n"
+    "                         output o is full-output element o + B; E < 0 adds outputs at the\n"
+    "                         end; no --output-padding with it (fold it into E: E - A)\n"
     "      --dtype T          GPU math: fp32 (default), tf32, fp16, bf16\n"
     "      --layout L         GPU memory layout: nchw (default) or nhwc\n"
     "      --output y.npy     (N, C_out, H_out, W_out), or (N, C_out, L_out) for 1-D, written in\n"
@@ -55,6 +58,23 @@ int cmd_list(const std::vector<std::string>& args, std::ostream& out) {
 }
 
 namespace {
+// One axis of --padding: "P" (PyTorch's) or "B:E" (begin:end).
+struct AxisPad {
+  int64_t begin = 0, end = 0;
+  bool begin_end = false;
+};
+AxisPad parse_axis_pad(const std::string& text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos) {
+    const int64_t v = parse_int("padding", text);
+    return {v, v, false};
+  }
+  if (text.find(':', colon + 1) != std::string::npos)
+    throw Error("option --padding: '" + text + "' must be P or B:E (begin:end) per axis");
+  return {parse_int("padding", text.substr(0, colon)), parse_int("padding", text.substr(colon + 1)),
+          true};
+}
+
 std::string rank_text(size_t rank) { return std::to_string(rank) + "-D"; }
 
 // A 1-D option is one value: "3,4" would be a 2-D pair that a 1-D layer cannot mean.
@@ -88,17 +108,32 @@ Problem problem_from(const Args& args, const NpyArray& x, const NpyArray& w, con
   p.c_out = w.shape[1] * p.groups;
   p.k_h = one_d ? 1 : w.shape[2];
   p.k_w = w.shape[rank - 1];
+  // --padding: "P" / "P,P" as PyTorch's, or "B:E" / "B:E,B:E" as begin:end per axis.
+  const std::string pad_text = args.get("padding", "0");
+  const size_t comma = pad_text.find(',');
+  if (one_d && comma != std::string::npos)
+    throw Error("option --padding: '" + pad_text + "': a 1-D (3-D array) input takes one value");
+  if (comma != std::string::npos && pad_text.find(',', comma + 1) != std::string::npos)
+    throw Error("option --padding: '" + pad_text + "' must be one value or an h,w pair");
+  const AxisPad pad_h = parse_axis_pad(pad_text.substr(0, comma));
+  const AxisPad pad_w = comma == std::string::npos ? pad_h : parse_axis_pad(pad_text.substr(comma + 1));
+  const bool begin_end = pad_h.begin_end || pad_w.begin_end;
+  if (begin_end && args.has("output-padding"))
+    throw Error("option --output-padding cannot be given with begin:end --padding (the end padding "
+                "already says where the output ends: use E - output_padding)");
   if (one_d) {
     p.stride_w = one_value(args, "stride", 1);
-    p.pad_w = one_value(args, "padding", 0);
+    p.pad_w = pad_w.begin;
     p.out_pad_w = one_value(args, "output-padding", 0);
     p.dil_w = one_value(args, "dilation", 1);
     p.stride_h = 1, p.pad_h = 0, p.out_pad_h = 0, p.dil_h = 1;
+    if (begin_end) p.set_pads_w(pad_w.begin, pad_w.end);
   } else {
     std::tie(p.stride_h, p.stride_w) = args.get_pair("stride", {1, 1});
-    std::tie(p.pad_h, p.pad_w) = args.get_pair("padding", {0, 0});
+    p.pad_h = pad_h.begin, p.pad_w = pad_w.begin;
     std::tie(p.out_pad_h, p.out_pad_w) = args.get_pair("output-padding", {0, 0});
     std::tie(p.dil_h, p.dil_w) = args.get_pair("dilation", {1, 1});
+    if (begin_end) p.set_pads_h(pad_h.begin, pad_h.end), p.set_pads_w(pad_w.begin, pad_w.end);
   }
   if (b) {
     if (b->shape.size() != 1 || b->shape[0] != p.c_out)

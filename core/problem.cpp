@@ -39,6 +39,8 @@ std::string Problem::validate() const {
       {"groups", groups, 1},
   };
   for (const Field& f : fields) {
+    // Begin/end padding: out_pad is begin - end, any sign (end checked below).
+    if (begin_end_pads && std::string(f.name).rfind("out_pad_", 0) == 0) continue;
     if (f.value < f.min) {
       err << f.name << " = " << f.value << " must be >= " << f.min;
       return err.str();
@@ -56,13 +58,38 @@ std::string Problem::validate() const {
     err << "c_out = " << c_out << " must be divisible by groups = " << groups;
     return err.str();
   }
+  if (begin_end_pads) {
+    // Begin/end padding. begin >= 0 (checked above as pad): an output before the full output would
+    // receive no input, and no format asks for one. end may be negative (outputs past the full
+    // output, as ONNX's output_shape and output_padding give), down to -kMaxField.
+    const struct {
+      const char* name;
+      int64_t end;
+    } ends[] = {{"pad_end_h", pad_end_h()}, {"pad_end_w", pad_end_w()}};
+    for (const auto& e : ends)
+      if (e.end < -kMaxField || e.end > kMaxField) {
+        err << e.name << " = " << e.end << " is outside the supported range [-" << kMaxField << ", "
+            << kMaxField << "]";
+        return err.str();
+      }
+    if (h_out() < 1) {
+      err << "h_out = (h_in-1)*stride_h + dil_h*(k_h-1) + 1 - pad_begin_h - pad_end_h = " << h_out()
+          << " must be >= 1 (begin + end padding too large)";
+      return err.str();
+    }
+    if (w_out() < 1) {
+      err << "w_out = (w_in-1)*stride_w + dil_w*(k_w-1) + 1 - pad_begin_w - pad_end_w = " << w_out()
+          << " must be >= 1 (begin + end padding too large)";
+      return err.str();
+    }
+  }
   // PyTorch's rule: output padding must be smaller than either stride or dilation.
-  if (out_pad_h >= std::max(stride_h, dil_h)) {
+  if (!begin_end_pads && out_pad_h >= std::max(stride_h, dil_h)) {
     err << "out_pad_h = " << out_pad_h << " must be smaller than max(stride_h, dil_h) = "
         << std::max(stride_h, dil_h);
     return err.str();
   }
-  if (out_pad_w >= std::max(stride_w, dil_w)) {
+  if (!begin_end_pads && out_pad_w >= std::max(stride_w, dil_w)) {
     err << "out_pad_w = " << out_pad_w << " must be smaller than max(stride_w, dil_w) = "
         << std::max(stride_w, dil_w);
     return err.str();
@@ -105,7 +132,11 @@ std::string Problem::to_string() const {
   std::ostringstream s;
   s << "n=" << n << " c_in=" << c_in << " in=" << h_in << "x" << w_in << " c_out=" << c_out
     << " k=" << k_h << "x" << k_w << " stride=" << stride_h << "," << stride_w
-    << " pad=" << pad_h << "," << pad_w << " out_pad=" << out_pad_h << "," << out_pad_w
+    << (pytorch_pads() ? " pad=" + std::to_string(pad_h) + "," + std::to_string(pad_w) +
+                             " out_pad=" + std::to_string(out_pad_h) + "," + std::to_string(out_pad_w)
+                       : " pad=" + std::to_string(pad_begin_h()) + ":" + std::to_string(pad_end_h()) +
+                             "," + std::to_string(pad_begin_w()) + ":" +
+                             std::to_string(pad_end_w()) + " (begin:end)")
     << " dil=" << dil_h << "," << dil_w << " groups=" << groups
     << " bias=" << (has_bias ? "yes" : "no") << " -> out=" << h_out() << "x" << w_out();
   return s.str();

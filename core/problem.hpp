@@ -1,6 +1,7 @@
-// The one description of a 2-D transposed convolution, with exactly PyTorch's
-// torch.nn.ConvTranspose2d semantics. Everything else (references, kernels, bench, CLI) takes a
-// Problem; nothing passes sizes around as loose ints.
+// The one description of a 2-D transposed convolution: PyTorch's torch.nn.ConvTranspose2d, and
+// the begin/end padding of ONNX's ConvTranspose (pads, auto_pad, output_shape), TensorFlow's
+// 'same' and the cuDNN frontend's pre/post padding. Everything else (references, kernels, bench,
+// CLI) takes a Problem; nothing passes sizes around as loose ints.
 //
 // Tensors (NCHW, the default layout):
 //   x      (N, C_in, H_in, W_in)
@@ -8,6 +9,16 @@
 //   bias   (C_out)                              when has_bias
 //   y      (N, C_out, H_out, W_out)
 // Output pixel oy receives input row iy through tap ky when  oy = iy*stride_h - pad_h + ky*dil_h.
+//
+// Padding per axis, begin and end: output o is element o + begin of the full output
+// ((in-1)*stride + dil*(k-1) + 1 elements), and h_out = full - begin - end; an end below zero adds
+// outputs past the full output (zeros plus bias). One pair of fields holds both forms:
+//   pad = begin, out_pad = begin - end.
+// PyTorch's form (padding P, output_padding A) is begin = P, end = P - A, with 0 <= A <
+// max(stride, dil): the fields are then exactly PyTorch's. set_pads_h/w() writes any begin/end and
+// sets begin_end_pads, under which validate() checks the begin/end rules instead of PyTorch's
+// (out_pad may then be negative or >= max(stride, dil)). Every index formula needs only pad (the
+// offset) and h_out()/w_out() (the extent), so it holds for both forms alike.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +37,25 @@ struct Problem {
   int64_t dil_h = 1, dil_w = 1;
   int64_t groups = 1;
   bool has_bias = false;
+  bool begin_end_pads = false;  // padding given as begin/end (set_pads_h/w), see above
+
+  TCONV_HD int64_t pad_begin_h() const { return pad_h; }
+  TCONV_HD int64_t pad_begin_w() const { return pad_w; }
+  TCONV_HD int64_t pad_end_h() const { return pad_h - out_pad_h; }
+  TCONV_HD int64_t pad_end_w() const { return pad_w - out_pad_w; }
+  void set_pads_h(int64_t begin, int64_t end) {
+    pad_h = begin, out_pad_h = begin - end, begin_end_pads = true;
+  }
+  void set_pads_w(int64_t begin, int64_t end) {
+    pad_w = begin, out_pad_w = begin - end, begin_end_pads = true;
+  }
+  // Whether PyTorch's (padding, output_padding) describes this problem: both axes have
+  // 0 <= out_pad < max(stride, dil). Libraries that take one padding per axis need this (and
+  // begin == end unless they take an output padding too).
+  TCONV_HD bool pytorch_pads() const {
+    return out_pad_h >= 0 && out_pad_w >= 0 && out_pad_h < (stride_h > dil_h ? stride_h : dil_h) &&
+           out_pad_w < (stride_w > dil_w ? stride_w : dil_w);
+  }
 
   TCONV_HD int64_t h_out() const {
     return (h_in - 1) * stride_h - 2 * pad_h + dil_h * (k_h - 1) + out_pad_h + 1;
@@ -55,7 +85,8 @@ struct Problem {
 
   // Empty when valid, else one sentence naming the field and the rule it breaks.
   std::string validate() const;
-  // Compact one-line description, e.g. "n=1 c_in=16 16x16 c_out=8 k=3x3 s=2x2 p=1x1 ...".
+  // Compact one-line description, e.g. "n=1 c_in=16 16x16 c_out=8 k=3x3 s=2x2 p=1x1 ...";
+  // outside PyTorch's form, "pad=B:E,B:E (begin:end)" replaces pad and out_pad.
   std::string to_string() const;
 };
 

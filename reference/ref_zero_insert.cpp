@@ -13,7 +13,7 @@ void zero_insert(const Problem& p, const double* x, const double* w, const doubl
   // Leading padding; negative means the first rows of the zero-inserted image are cropped.
   const int64_t top = p.dil_h * (p.k_h - 1) - p.pad_h;
   const int64_t left = p.dil_w * (p.k_w - 1) - p.pad_w;
-  // top + (h_in-1)*s + 1 + bottom, bottom = top + out_pad: equals h_out + dil*(k-1).
+  // top + (h_in-1)*s + 1 + bottom, bottom = dil*(k-1) - end padding: equals h_out + dil*(k-1).
   const int64_t hz = ho + p.dil_h * (p.k_h - 1);
   const int64_t wz = wo + p.dil_w * (p.k_w - 1);
   std::vector<double> z(size_t(p.c_in * hz * wz));

@@ -24,9 +24,10 @@ int reference_threads(const Problem& p);
 std::vector<double> build_c(const Problem& p, const double* w);
 void matrix(const Problem& p, const double* x, const double* w, const double* bias, double* y);
 
-// Zero insertion: stride-1 zeros between input elements, padding dil*(k-1)-pad on each side
-// (plus out_pad at the bottom/right; negative padding crops), then a stride-1 dilated convolution
-// with the kernel flipped up-down and left-right and its channel axes swapped.
+// Zero insertion: stride-1 zeros between input elements, padding dil*(k-1)-begin at the top/left
+// and dil*(k-1)-end at the bottom/right (PyTorch's form: end = pad - out_pad; negative padding
+// crops), then a stride-1 dilated convolution with the kernel flipped up-down and left-right and
+// its channel axes swapped.
 void zero_insert(const Problem& p, const double* x, const double* w, const double* bias,
                  double* y);
 

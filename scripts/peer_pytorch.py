@@ -33,8 +33,15 @@ cudnn = torch.backends.cudnn.version()), the driver version from libcuda, clocks
 importable; unknown ones are empty. Extra columns: setup_ms, flops, min_bytes, bias, tol_rel_l2,
 reference, seed (as tconv_bench writes them) and torch (its version).
 
-The torch-free parts (tolerance, statistics, shape loading, row assembly, CSV writing) import
-without torch, for the tests; torch is imported only to run.
+Begin/end padding outside PyTorch's form (docs/results-csv.md; from a results CSV) runs as
+conv_transpose2d with padding P = max(0, min(begin, end)) and output_padding A = max(0, P - end)
+per axis, followed by the slice [begin - P, begin - P + out) of its output: the same output
+elements, exactly (output o of the problem is element o + begin of the full output, and PyTorch's
+is element o + P). The algo column says so. Where A would reach max(stride, dilation), which
+PyTorch refuses, the row is not_supported with the reason.
+
+The torch-free parts (tolerance, statistics, shape loading, row assembly, CSV writing, the
+begin/end plan) import without torch, for the tests; torch is imported only to run.
 """
 
 from __future__ import annotations
@@ -114,6 +121,29 @@ def _int_field(row, f, where):
     return int(x)
 
 
+def torch_pads_plan(p):
+    """How conv_transpose2d runs problem p: (padding, output_padding, slices, why). slices is
+    None for PyTorch's form (nothing to cut), else one (start, length) per axis (h, w) of the
+    output to keep; why is "" or the reason PyTorch cannot run it."""
+    if tr.pytorch_pads(p):
+        return (p["pad_h"], p["pad_w"]), (p["out_pad_h"], p["out_pad_w"]), None, ""
+    pads, out_pads, slices = [], [], []
+    for a, out in (("h", tr.h_out(p)), ("w", tr.w_out(p))):
+        begin, end = p[f"pad_{a}"], tr.pad_end(p, a)
+        pad = max(0, min(begin, end))
+        out_pad = max(0, pad - end)
+        limit = max(p[f"stride_{a}"], p[f"dil_{a}"])
+        if out_pad >= limit:
+            return None, None, None, (
+                f"begin:end padding {begin}:{end} on {a.upper()} needs output_padding {out_pad} "
+                f"after padding {pad}, and conv_transpose2d takes output_padding below "
+                f"max(stride, dilation) = {limit} only")
+        pads.append(pad)
+        out_pads.append(out_pad)
+        slices.append((begin - pad, out))
+    return tuple(pads), tuple(out_pads), tuple(slices), ""
+
+
 def parse_shapes_text(text: str, source: str):
     """Unique problems of a --list-suites CSV or a results CSV, in order of first appearance:
     a list of dicts with suite, shape, the problem fields (int) and bias (bool)."""
@@ -133,6 +163,8 @@ def parse_shapes_text(text: str, source: str):
     for i, row in enumerate(reader, start=2):
         where = f"{source}:{i}"
         p = {f: _int_field(row, f, where) for f in tr.PROBLEM_FIELDS}
+        if not tr.pytorch_pads(p):
+            p["begin_end"] = True  # a results CSV's begin/end padding (pad = begin, out_pad = begin - end)
         why = tr.validate_problem(p)
         if why:
             raise tr.UserError(f"{where}: invalid problem: {why}")
@@ -358,8 +390,9 @@ def torch_context(torch, dev) -> dict:
 
 def conv_backend(torch, x, w, b, s):
     """Which PyTorch convolution backend runs (private API: best effort, '' when unknown)."""
-    a = (x, w, b, [s["stride_h"], s["stride_w"]], [s["pad_h"], s["pad_w"]],
-         [s["dil_h"], s["dil_w"]], True, [s["out_pad_h"], s["out_pad_w"]], s["groups"])
+    pad, out_pad, _, _ = torch_pads_plan(s)
+    a = (x, w, b, [s["stride_h"], s["stride_w"]], list(pad),
+         [s["dil_h"], s["dil_w"]], True, list(out_pad), s["groups"])
     for extra in ((), (None,)):  # some versions take bias sizes last
         try:
             return str(torch._C._select_conv_backend(*a, *extra)).split(".")[-1]
@@ -407,9 +440,18 @@ def run_worker(args, impl):
               f"{row['layout']}: {msg}", file=sys.stderr, flush=True)
 
     for s in shapes:
-        kw = dict(stride=(s["stride_h"], s["stride_w"]), padding=(s["pad_h"], s["pad_w"]),
-                  output_padding=(s["out_pad_h"], s["out_pad_w"]), groups=s["groups"],
+        t_pad, t_out_pad, slices, why = torch_pads_plan(s)
+        if why:
+            for dtype in dtypes:
+                for layout in layouts:
+                    done += 1
+                    emit(make_row(s, dtype, layout, impl, "not_supported", reason=why,
+                                  cache=cache, context=ctx))
+            continue
+        kw = dict(stride=(s["stride_h"], s["stride_w"]), padding=t_pad,
+                  output_padding=t_out_pad, groups=s["groups"],
                   dilation=(s["dil_h"], s["dil_w"]))
+        s = dict(s, torch_slices=slices)
         xs = (s["n"], s["c_in"], s["h_in"], s["w_in"])
         ws = (s["c_in"], s["c_out"] // s["groups"], s["k_h"], s["k_w"])
         p = {f: s[f] for f in tr.PROBLEM_FIELDS}
@@ -429,6 +471,9 @@ def run_worker(args, impl):
             b64 = (torch.rand((s["c_out"],), generator=g, dtype=torch.float64, device=device)
                    * 2 - 1) if s["bias"] else None
             ref = F.conv_transpose2d(x64, w64, b64, **kw)
+            if slices:
+                (h0, hl), (w0, wl) = slices
+                ref = ref[:, :, h0:h0 + hl, w0:w0 + wl]
             ref_norm = float(torch.linalg.vector_norm(ref))
             problem_error = None
         except (MemoryError, torch.cuda.OutOfMemoryError) as e:
@@ -469,11 +514,23 @@ def run_one(torch, F, s, kw, dtype, layout, impl, x64, w64, b64, ref, ref_norm, 
     w = w64.to(tdtype).contiguous(memory_format=fmt)
     b = b64.to(tdtype) if b64 is not None else None
 
+    slices = s.get("torch_slices")
+
     def fn():
-        return F.conv_transpose2d(x, w, b, **kw)
+        y = F.conv_transpose2d(x, w, b, **kw)
+        if slices:  # a view: the begin/end problem's outputs, no copy
+            (h0, hl), (w0, wl) = slices
+            y = y[:, :, h0:h0 + hl, w0:w0 + wl]
+        return y
 
     algo = (f"cudnn.benchmark={'on' if torch.backends.cudnn.benchmark else 'off'}; "
             f"{tf32_note}")
+    if slices:
+        algo += (f"; begin/end padding as conv_transpose2d padding={kw['padding']} "
+                 f"output_padding={kw['output_padding']} then the slice "
+                 f"[{slices[0][0]}:{slices[0][0] + slices[0][1]}, "
+                 f"{slices[1][0]}:{slices[1][0] + slices[1][1]}] (exact: the same output "
+                 f"elements)")
     backend = conv_backend(torch, x, w, b, s)
     if backend:
         algo += f"; backend={backend}"

@@ -370,9 +370,13 @@ def rankings_section(d):
     for g in d.groups:
         rk = d.passed_ranking(g)
         p = dict(zip(tr.PROBLEM_FIELDS, g[0][:-1]))
+        if tr.pytorch_pads(p):
+            pads = f"pad={p['pad_h']}x{p['pad_w']} out_pad={p['out_pad_h']}x{p['out_pad_w']}"
+        else:  # begin/end padding (docs/results-csv.md: pad = begin, out_pad = begin - end)
+            pads = (f"pad={p['pad_h']}:{tr.pad_end(p, 'h')}x{p['pad_w']}:{tr.pad_end(p, 'w')} "
+                    f"(begin:end)")
         desc = (f"n={p['n']} c_in={p['c_in']} {p['h_in']}x{p['w_in']} c_out={p['c_out']} "
-                f"k={p['k_h']}x{p['k_w']} stride={p['stride_h']}x{p['stride_w']} "
-                f"pad={p['pad_h']}x{p['pad_w']} out_pad={p['out_pad_h']}x{p['out_pad_w']} "
+                f"k={p['k_h']}x{p['k_w']} stride={p['stride_h']}x{p['stride_w']} {pads} "
                 f"dil={p['dil_h']}x{p['dil_w']} groups={p['groups']} bias={int(g[0][-1])}")
         blocks.append(("h3", f"{d.labels[g]}, {g[1]}, {g[2]}"))
         blocks.append(("p", desc))

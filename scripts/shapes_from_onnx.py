@@ -6,7 +6,8 @@ usage: shapes_from_onnx.py MODEL.onnx [--batch N] [--dim NAME=VALUE ...] [-o sha
 
 Every ConvTranspose node of the model's main graph (local functions are inlined first), 2-D and
 1-D (a 1-D node becomes H = 1: k_h = stride_h = dil_h = 1, pad_h = out_pad_h = 0), is read as one
-problem of this project's model, which is PyTorch's ConvTranspose2d:
+problem of this project's model (core/problem.hpp): PyTorch's ConvTranspose2d, with begin and end
+padding per axis where PyTorch's symmetric padding cannot say it:
 
   input shape   from ONNX shape inference (onnx.shape_inference, with data propagation), after
                 giving the graph inputs' symbolic or unknown batch dimension (axis 0) the value
@@ -25,30 +26,41 @@ problem of this project's model, which is PyTorch's ConvTranspose2d:
                   unless output_shape is given): total[i] = full[i] + output_padding[i] -
                   target[i], split as the spec's equations do: SAME_UPPER begin = total // 2,
                   end = total - begin; otherwise begin = total - total // 2, end = total // 2.
-                  A negative total (more outputs asked for than the operation gives, e.g.
-                  SAME with kernel < stride) is skipped: the specification leaves its split
-                  undefined and onnxruntime clamps it to 0.
+                  A negative total with output_shape (more outputs asked for than the
+                  operation gives: the extra ones at the end, zeros plus bias, as ONNX's
+                  expected output for test_convtranspose_output_shape has them) is begin 0,
+                  end = total, for NOTSET and SAME_LOWER when output_shape - full < stride
+                  (onnxruntime refuses more; so does ONNX's reference implementation).
+                  Within that it is PyTorch's output_padding. Skipped: SAME_UPPER
+                  with a negative total, and SAME_* without output_shape whose target passes
+                  the full output (kernel < stride): onnxruntime and ONNX's reference
+                  implementation give different outputs there, the specification leaves the
+                  split undefined.
                   out[i]   = full[i] + output_padding[i] - begin[i] - end[i]
-                Output element o is full-output element o + begin, so in PyTorch's terms
-                padding = begin and output_padding = out - ((in - 1) * stride - 2 * begin +
-                dilation * (k - 1) + 1) = output_padding + begin - end. The node is expressible
-                when that is >= 0 and < max(stride, dilation) (what core/problem.cpp accepts)
-                and the output is at least 1 element.
+                Output element o is full-output element o + begin. The problem has begin
+                padding begin[i] and end padding end[i] - output_padding[i] (core/problem.hpp:
+                an end below zero adds outputs at the end). Where that is PyTorch's form,
+                padding = begin and output_padding = output_padding + begin - end in
+                [0, max(stride, dilation)), the row is written in PyTorch's terms as before.
+                The output must be at least 1 element and begin >= 0.
 
-A node that cannot be expressed (begin and end pads that differ by more than output_padding
-covers, 3-D, an input shape inference cannot give, a weight of unknown shape, ...) is named on
-stderr with the reason, one line per node; the others are still written. Nodes with the same
-problem (bias included) become one row, named after the first of them, with `count` = how many
-nodes share it. Output: the shapes file that `tconv_bench --shapes-file` reads (header: name, n,
-c_in, h_in, w_in, c_out, k, stride, pad, out_pad, dil, groups, bias, count), to -o (written
-atomically) or to stdout.
+A node that cannot be expressed (3-D, an input shape inference cannot give, a weight of unknown
+shape, ...) is named on stderr with the reason, one line per node; the others are still written.
+Nodes with the same problem (bias included) become one row, named after the first of them, with
+`count` = how many nodes share it. Output: the shapes file that `tconv_bench --shapes-file` reads
+(header: name, n, c_in, h_in, w_in, c_out, k, stride, pad, out_pad, dil, groups, bias, count, and
+pad_end last where a row has begin/end padding outside PyTorch's form: pad is then the begin and
+pad_end the end padding), to -o (written atomically) or to stdout.
 
 --dump-tensors DIR writes, for every expressed node whose weight is a constant, the weight as
-DIR/<node>.weight.npy (C_in, C_out/group, kH, kW; a 1-D weight gets kH = 1) and the bias as
-DIR/<node>.bias.npy, in float32 (float64 stays float64), and DIR/nodes.csv: per node, its shape
-row, the files and the `tconv run` options that reproduce the node with those tensors, e.g.
+DIR/<node>.weight.npy in the node's own rank (C_in, C_out/group, kH, kW; 1-D: C_in, C_out/group,
+K) and the bias as DIR/<node>.bias.npy, in float32 (float64 stays float64), and DIR/nodes.csv:
+per node, its shape row, the files and the `tconv run` options that reproduce the node with those
+tensors on an input of the node's rank (a 1-D node: a 3-D input, one value per option), e.g.
   tconv run --impl ref_direct --input x.npy --weight DIR/up1.weight.npy --bias DIR/up1.bias.npy \\
             --stride 2,2 --padding 1,1 --output-padding 1,1 --dilation 1,1 --groups 1 --output y.npy
+begin/end padding outside PyTorch's form is written --padding B:E,B:E (B:E for 1-D), without
+--output-padding.
 
 Errors (missing or unreadable model, no ConvTranspose node, none expressible, bad options) are
 one line on stderr and exit status 1, and no output file is written.
@@ -88,18 +100,28 @@ def resolve_pads(in_sizes, kernel, strides, dilations, output_padding, pads, out
             target = [in_sizes[i] * strides[i] for i in range(nd)]
         total = [full[i] + output_padding[i] - target[i] for i in range(nd)]
         for i, t in enumerate(total):
-            if t < 0:
-                raise Skip(f"{'output_shape' if output_shape is not None else auto_pad} asks "
-                           f"for {target[i]} outputs on axis {i}, more than the "
-                           f"{full[i] + output_padding[i]} the transposed convolution gives "
-                           f"(total padding {t} < 0): the specification does not define how a "
-                           f"negative total is split (onnxruntime clamps it to 0)")
+            if t >= 0:
+                continue
+            what = (f"{'output_shape' if output_shape is not None else auto_pad} asks for "
+                    f"{target[i]} outputs on axis {i}, more than the "
+                    f"{full[i] + output_padding[i]} the transposed convolution gives (total "
+                    f"padding {t} < 0)")
+            if output_shape is None or auto_pad == "SAME_UPPER":
+                raise Skip(f"{what}: the specification does not define how a negative total is "
+                           f"split{' with ' + auto_pad if auto_pad != 'NOTSET' else ''}, and "
+                           f"onnxruntime and ONNX's reference implementation differ there")
+            if target[i] - full[i] >= strides[i]:
+                raise Skip(f"{what}: output_shape {target[i]} passes the full output "
+                           f"{full[i]} by stride {strides[i]} or more, which onnxruntime refuses "
+                           f"(the input it implies is larger) and ONNX's reference "
+                           f"implementation too")
         if auto_pad == "SAME_UPPER":
             begin = [t // 2 for t in total]
             end = [total[i] - begin[i] for i in range(nd)]
         else:
-            begin = [t - t // 2 for t in total]
-            end = [t // 2 for t in total]
+            # -stride < total < 0: begin 0, end = total (the extra outputs at the end).
+            begin = [t - t // 2 if t >= 0 else 0 for t in total]
+            end = [t // 2 if t >= 0 else t for t in total]
     elif auto_pad == "VALID":
         begin, end = [0] * nd, [0] * nd
     else:
@@ -173,17 +195,13 @@ def to_problem(x_shape, w_shape, attrs, has_bias):
             raise Skip(f"output size {out[i]} on {axes[i]} (pads begin {begin[i]}, end {end[i]})")
         if begin[i] < 0:
             raise Skip(f"negative begin pad {begin[i]} on {axes[i]} ({auto_pad}"
-                       f"{', output_shape' if output_shape is not None else ''}): PyTorch's "
-                       f"padding cannot be negative")
-        extra = output_padding[i] + begin[i] - end[i]
-        limit = max(strides[i], dilations[i])
-        if not 0 <= extra < limit:
-            raise Skip(f"pads begin {begin[i]}, end {end[i]} with output_padding "
-                       f"{output_padding[i]} on {axes[i]}: PyTorch's form needs "
-                       f"output_padding + begin - end = {extra} in [0, max(stride, dilation) = "
-                       f"{limit})")
+                       f"{', output_shape' if output_shape is not None else ''}): an output "
+                       f"before the full output is not part of the problem model")
+        # The problem's end padding is end - output_padding; its fields hold begin and
+        # begin - end (core/problem.hpp), which is PyTorch's (padding, output_padding) where
+        # that form holds.
         pt_pad.append(begin[i])
-        pt_out_pad.append(extra)
+        pt_out_pad.append(output_padding[i] + begin[i] - end[i])
     if nd == 1:  # H = 1
         in_sizes = [1] + in_sizes
         kernel = [1] + kernel
@@ -194,6 +212,9 @@ def to_problem(x_shape, w_shape, attrs, has_bias):
          "pad_h": pt_pad[0], "pad_w": pt_pad[1], "out_pad_h": pt_out_pad[0],
          "out_pad_w": pt_out_pad[1], "dil_h": dilations[0], "dil_w": dilations[1],
          "groups": group, "bias": bool(has_bias)}
+    if not tr.pytorch_pads(p):
+        p["begin_end"] = True
+    p["one_d"] = nd == 1
     why = tr.validate_problem(p)
     if why:
         raise Skip(f"not a valid problem here: {why}")
@@ -410,10 +431,21 @@ def extract(model, batch=1, dims=None, warn=None, base_dir=""):
 # ---- --dump-tensors ------------------------------------------------------------------------------
 
 def run_options(p):
-    """The `tconv run` options of a problem (the tensors give the sizes)."""
-    return (f"--stride {p['stride_h']},{p['stride_w']} --padding {p['pad_h']},{p['pad_w']} "
-            f"--output-padding {p['out_pad_h']},{p['out_pad_w']} "
-            f"--dilation {p['dil_h']},{p['dil_w']} --groups {p['groups']}")
+    """The `tconv run` options of a problem (the tensors give the sizes): h,w pairs, or one
+    value each for a 1-D node (a 3-D input); begin/end padding outside PyTorch's form as B:E per
+    axis, without --output-padding."""
+    axes = ("w",) if p.get("one_d") else ("h", "w")
+
+    def opt(name, fmt):
+        return f"--{name} " + ",".join(fmt(a) for a in axes)
+
+    if tr.pytorch_pads(p):
+        pads = (opt("padding", lambda a: str(p[f"pad_{a}"])) + " "
+                + opt("output-padding", lambda a: str(p[f"out_pad_{a}"])))
+    else:
+        pads = opt("padding", lambda a: f"{p[f'pad_{a}']}:{tr.pad_end(p, a)}")
+    return (f"{opt('stride', lambda a: str(p[f'stride_{a}']))} {pads} "
+            f"{opt('dilation', lambda a: str(p[f'dil_{a}']))} --groups {p['groups']}")
 
 
 def _npy_bytes(a):
@@ -452,8 +484,11 @@ def dump_tensors(folder, nodes, item_shape, warn):
         used.add(fname)
         w = w_get()
         dt = np.float64 if w.dtype == np.float64 else np.float32
-        w4 = np.ascontiguousarray(w.astype(dt).reshape(p["c_in"], p["c_out"] // p["groups"],
-                                                       p["k_h"], p["k_w"]))
+        # The node's own rank: a 1-D weight stays (C_in, C_out/group, K), so the printed command
+        # runs the node on a 3-D input as ConvTranspose1d.
+        w_shape = (p["c_in"], p["c_out"] // p["groups"]) + \
+            ((p["k_w"],) if p.get("one_d") else (p["k_h"], p["k_w"]))
+        w4 = np.ascontiguousarray(w.astype(dt).reshape(w_shape))
         wfile = f"{fname}.weight.npy"
         tr.write_text_atomic(os.path.join(folder, wfile), _npy_bytes(w4), "wb")
         bfile = ""

@@ -30,7 +30,9 @@ CONTRACT_COLUMNS = [
     "commit", "timestamp",
 ]
 
-# The fields that define a problem (PyTorch ConvTranspose2d), in contract order.
+# The fields that define a problem (PyTorch ConvTranspose2d), in contract order. Begin/end padding
+# (core/problem.hpp) is held in the same fields: pad = begin, out_pad = begin - end; a problem dict
+# whose "begin_end" is true was given that way and is validated by the begin/end rules.
 PROBLEM_FIELDS = [
     "n", "c_in", "h_in", "w_in", "c_out", "k_h", "k_w",
     "stride_h", "stride_w", "pad_h", "pad_w", "out_pad_h", "out_pad_w", "dil_h", "dil_w", "groups",
@@ -46,7 +48,7 @@ NUMERIC_COLUMNS = set(PROBLEM_FIELDS) | {
     "sm_count", "sm_clock_mhz", "mem_clock_mhz",
     "setup_ms", "flops", "min_bytes",
     "ceiling_copy_gbps", "ceiling_sgemm_tflops", "ceiling_tf32_tflops", "ceiling_hgemm_tflops",
-    "count",
+    "count", "pad_begin_h", "pad_begin_w", "pad_end_h", "pad_end_w",
 }
 
 # Storage bytes of one element (tf32 is stored as fp32).
@@ -131,17 +133,41 @@ def problem_min_bytes(p, bias: bool, dtype: str) -> float:
     return float(ELEM_BYTES[dtype] * sum(problem_elems(p, bias)))
 
 
+def pad_end(p, axis: str) -> int:
+    """End padding of axis "h" or "w" (begin is pad_<axis>)."""
+    return p[f"pad_{axis}"] - p[f"out_pad_{axis}"]
+
+
+def pytorch_pads(p) -> bool:
+    """Whether PyTorch's (padding, output_padding) describes the problem (Problem::pytorch_pads)."""
+    return all(0 <= p[f"out_pad_{a}"] < max(p[f"stride_{a}"], p[f"dil_{a}"]) for a in ("h", "w"))
+
+
+def set_pads(p, axis: str, begin: int, end: int) -> None:
+    """Begin/end padding of one axis (Problem::set_pads_h/w)."""
+    p[f"pad_{axis}"], p[f"out_pad_{axis}"] = begin, begin - end
+    p["begin_end"] = True
+
+
 def validate_problem(p) -> str:
     """Empty when valid, else one sentence (the essential rules of Problem::validate())."""
+    begin_end = bool(p.get("begin_end"))
     mins = {f: 1 for f in PROBLEM_FIELDS}
     for f in ("pad_h", "pad_w", "out_pad_h", "out_pad_w"):
         mins[f] = 0
     for f in PROBLEM_FIELDS:
+        if begin_end and f in ("out_pad_h", "out_pad_w"):
+            continue  # begin - end, any sign
         if p[f] < mins[f]:
             return f"{f} = {p[f]} must be >= {mins[f]}"
     if p["c_in"] % p["groups"] or p["c_out"] % p["groups"]:
         return (f"c_in = {p['c_in']} and c_out = {p['c_out']} must be divisible by "
                 f"groups = {p['groups']}")
+    if begin_end:
+        if h_out(p) < 1 or w_out(p) < 1:
+            return (f"output size {h_out(p)}x{w_out(p)} must be at least 1x1 (begin + end "
+                    f"padding too large)")
+        return ""
     if p["out_pad_h"] >= max(p["stride_h"], p["dil_h"]):
         return "out_pad_h must be smaller than max(stride_h, dil_h)"
     if p["out_pad_w"] >= max(p["stride_w"], p["dil_w"]):
@@ -157,9 +183,12 @@ def validate_problem(p) -> str:
 # dimensions) or "H:W"; bias is 0/1; count (>= 1) is how many layers of a model share the shape.
 SHAPE_FILE_KEYS = ["name", "n", "c_in", "h_in", "w_in", "c_out", "k", "stride", "pad", "out_pad",
                    "dil", "groups", "bias", "count"]
-# `l` (a 1-D shape: H = 1, W = l, the pairs W-only; bench/shapes.hpp) is read, never written: the
-# writers give h_in = 1 and the H:W pairs instead, which the bench reads as the same problem.
-SHAPE_FILE_READ_KEYS = SHAPE_FILE_KEYS + ["l"]
+# pad_end (begin/end padding: pad is then the begin, pad_end the end; not with out_pad) is written,
+# as a last column, only by a file with a shape outside PyTorch's form, so other files keep their
+# header. `l` (a 1-D shape: H = 1, W = l, the pairs W-only; bench/shapes.hpp) is read, never
+# written: the writers give h_in = 1 and the H:W pairs instead, which the bench reads as the same
+# problem.
+SHAPE_FILE_READ_KEYS = SHAPE_FILE_KEYS + ["pad_end", "l"]
 SHAPE_FILE_REQUIRED = ["c_in", "h_in", "w_in", "c_out", "k"]  # h_in and w_in, or l instead
 _SHAPE_PAIRS = {"k": ("k_h", "k_w"), "stride": ("stride_h", "stride_w"),
                 "pad": ("pad_h", "pad_w"), "out_pad": ("out_pad_h", "out_pad_w"),
@@ -190,15 +219,20 @@ def shape_file_row(shape) -> dict:
            "count": str(shape.get("count", 1))}
     for key, (fh, fw) in _SHAPE_PAIRS.items():
         row[key] = _pair_text(shape[fh], shape[fw])
+    row["pad_end"] = ""
+    if not pytorch_pads(shape):
+        row["out_pad"] = ""
+        row["pad_end"] = _pair_text(pad_end(shape, "h"), pad_end(shape, "w"))
     return row
 
 
 def shapes_file_text(shapes) -> str:
     """The text of a shapes file (header line, one line per shape)."""
-    lines = [",".join(SHAPE_FILE_KEYS)]
+    keys = SHAPE_FILE_KEYS + (["pad_end"] if not all(pytorch_pads(s) for s in shapes) else [])
+    lines = [",".join(keys)]
     for s in shapes:
         r = shape_file_row(s)
-        lines.append(",".join(r[k] for k in SHAPE_FILE_KEYS))
+        lines.append(",".join(r[k] for k in keys))
     return "\n".join(lines) + "\n"
 
 
@@ -297,6 +331,21 @@ def parse_shapes_file_text(text: str, source: str):
                     raise UserError(f"{where}: '{key}={v}': expected N or H:W")
             if one_d:  # ConvTranspose1d = ConvTranspose2d with H = 1 and a 1-tall kernel
                 s[fh] = {"k": 1, "stride": 1, "pad": 0, "out_pad": 0, "dil": 1}[key]
+        if "pad_end" in kv:
+            if "out_pad" in kv:
+                raise UserError(f"{where}: 'out_pad' cannot be given with 'pad_end' (the end "
+                                f"padding already says where the output ends: use pad_end - "
+                                f"out_pad)")
+            v = kv["pad_end"]
+            parts = v.split(":")
+            if one_d and len(parts) != 1:
+                raise UserError(f"{where}: 'pad_end={v}': a 1-D shape (l=) takes one value")
+            if len(parts) > 2:
+                raise UserError(f"{where}: 'pad_end={v}': expected N or H:W")
+            ends = [_shape_int("pad_end", e, where) for e in parts]
+            end_h, end_w = (0, ends[0]) if one_d else (ends[0], ends[-1])
+            set_pads(s, "h", s["pad_h"], end_h)
+            set_pads(s, "w", s["pad_w"], end_w)
         if "bias" in kv:
             b = _shape_int("bias", kv["bias"], where)
             if b not in (0, 1):

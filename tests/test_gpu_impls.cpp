@@ -253,15 +253,36 @@ std::vector<std::string> gpu_implementation_names() {
   return names;
 }
 
+// Begin/end padding outside PyTorch's form (core/problem.hpp): SAME_UPPER-like ends above the
+// begin, outputs past the full output, sizes for several GEMM tiles, then random ones.
+std::vector<Problem> begin_end_problems() {
+  std::vector<Problem> ps;
+  Problem same_upper = make(2, 8, 7, 6, 8, 3, 2, 0, 0, 1, 1, true);
+  same_upper.set_pads_h(0, 1), same_upper.set_pads_w(0, 1);
+  ps.push_back(same_upper);
+  Problem past_end = make(2, 64, 12, 10, 48, 4, 2, 1, 0, 1, 1, true);
+  past_end.set_pads_h(1, -3), past_end.set_pads_w(2, 3);
+  ps.push_back(past_end);
+  Problem grouped = make(1, 32, 9, 9, 32, 3, 3, 0, 0, 2, 4);
+  grouped.set_pads_h(3, 0), grouped.set_pads_w(0, -2);
+  ps.push_back(grouped);
+  std::mt19937_64 rng(2025);
+  while (ps.size() < 12) ps.push_back(testing::random_begin_end_problem(rng, 9));
+  for (const Problem& p : ps) {
+    EXPECT_EQ(p.validate(), "") << p.to_string();
+    EXPECT_FALSE(p.pytorch_pads()) << p.to_string();
+  }
+  return ps;
+}
+
 class GpuImpls : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(GpuImpls, VerifiedInEveryClaimedConfig) {
-  TCONV_REQUIRE_GPU();
+// Every (problem, dtype, layout) the implementation claims, verified against the fp64 reference.
+void verify_claimed(const std::string& name, const std::vector<Problem>& problems) {
   Context& ctx = shared_context();
-  const std::string name = GetParam();
   ReferenceCache refs(17);
   int passed = 0, other = 0;
-  for (const Problem& p : test_problems())
+  for (const Problem& p : problems)
     for (DType t : {DType::fp32, DType::tf32, DType::fp16, DType::bf16})
       for (Layout l : {Layout::nchw, Layout::nhwc}) {
         const Config cfg{t, l};
@@ -286,6 +307,16 @@ TEST_P(GpuImpls, VerifiedInEveryClaimedConfig) {
   std::printf("%s: %d rows passed, %d not supported/skipped at run time\n", name.c_str(), passed,
               other);
   ASSERT_FALSE(device_lost()) << "the device is unusable after " << name;
+}
+
+TEST_P(GpuImpls, VerifiedInEveryClaimedConfig) {
+  TCONV_REQUIRE_GPU();
+  verify_claimed(GetParam(), test_problems());
+}
+
+TEST_P(GpuImpls, BeginEndPaddingVerifiedWhereClaimed) {
+  TCONV_REQUIRE_GPU();
+  verify_claimed(GetParam(), begin_end_problems());
 }
 
 INSTANTIATE_TEST_SUITE_P(GpuAll, GpuImpls, ::testing::ValuesIn(gpu_implementation_names()),

@@ -38,4 +38,18 @@ inline Problem random_problem(std::mt19937_64& rng, int max_spatial = 6) {
   }
 }
 
+// A random problem with begin/end padding outside PyTorch's form on at least one axis: end above
+// begin (cropped more at the end), or below zero (outputs past the full output), or more than
+// max(stride, dil) - 1 below begin. The rest as random_problem draws it.
+inline Problem random_begin_end_problem(std::mt19937_64& rng, int max_spatial = 6) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (;;) {
+    Problem p = random_problem(rng, max_spatial);
+    p.set_pads_h(pick(0, 4), pick(-5, 4));
+    p.set_pads_w(pick(0, 4), pick(-5, 4));
+    if (pick(0, 3) == 0) p.set_pads_h(0, 0);  // one axis symmetric now and then
+    if (p.validate().empty() && !p.pytorch_pads()) return p;
+  }
+}
+
 }  // namespace tconv::testing

@@ -116,8 +116,17 @@ inline int64_t forward_out_size(int64_t in, int64_t k, int64_t pad, int64_t stri
 }
 
 // Backward-data can express the problem iff the forward convolution of a y-sized image gives
-// exactly x's size.
+// exactly x's size. Its convolution descriptor has one padding per axis for both ends, so begin/end
+// padding outside PyTorch's (padding, output_padding) form cannot be said at all.
+inline std::string begin_end_text(const Problem& p) {
+  return std::to_string(p.pad_begin_h()) + ":" + std::to_string(p.pad_end_h()) + "," +
+         std::to_string(p.pad_begin_w()) + ":" + std::to_string(p.pad_end_w());
+}
 inline Support dgrad_shape_support(const Problem& p) {
+  if (!p.pytorch_pads())
+    return Support::no("cuDNN legacy backward-data takes symmetric padding (one value per axis); "
+                       "begin:end padding " + begin_end_text(p) +
+                       " is not padding plus an output_padding below max(stride, dilation)");
   const int64_t fh = forward_out_size(p.h_out(), p.k_h, p.pad_h, p.stride_h, p.dil_h);
   const int64_t fw = forward_out_size(p.w_out(), p.k_w, p.pad_w, p.stride_w, p.dil_w);
   if (fh != p.h_in || fw != p.w_in)

@@ -56,7 +56,12 @@ class CudnnGraph : public Implementation {
   }
 
   Support can_implement(const Problem& p, const Config& cfg) const override {
-    return dnn::dgrad_support(p, cfg);
+    // Begin/end padding goes to the frontend's pre/post padding (make_dgrad_graph); whether an
+    // engine takes pre != post is the engines' to say (prepare: not_supported if none builds).
+    if (p.pytorch_pads()) return dnn::dgrad_support(p, cfg);
+    if (const Support s = dnn::dtype_support(cfg); !s.ok) return s;
+    const std::string why = dnn::graph_padding_refusal(p);
+    return why.empty() ? Support::yes() : Support::no(why);
   }
 
   void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {

@@ -13,6 +13,7 @@
 
 #include <cudnn_frontend.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -66,6 +67,27 @@ inline std::vector<int64_t> as_vector(const std::array<int64_t, 4>& a) {
   return {a[0], a[1], a[2], a[3]};
 }
 
+// Pre/post padding of the dgrad node. PyTorch's form: pre = post = pad (dx's size carries the
+// output_padding), as before. Begin/end padding outside it: pre = begin, post = max(end, 0); the
+// forward convolution of a dx-sized image then gives exactly x's size, floor((out + pre + post -
+// dil*(k-1) - 1) / stride) + 1 = in, for every end > -stride (post = 0 covers an end in
+// (-stride, 0)). Empty when the frontend can say it, else why not.
+inline std::string graph_padding_refusal(const Problem& p) {
+  if (p.pytorch_pads()) return "";
+  if (p.pad_end_h() <= -p.stride_h || p.pad_end_w() <= -p.stride_w)
+    return "cuDNN frontend dgrad: begin:end padding " + begin_end_text(p) +
+           " has an end at or below -stride (more outputs past the full output than post "
+           "padding 0 leaves the forward convolution consistent with)";
+  return "";
+}
+inline std::vector<int64_t> graph_pre_padding(const Problem& p) {
+  return {p.pad_begin_h(), p.pad_begin_w()};
+}
+inline std::vector<int64_t> graph_post_padding(const Problem& p) {
+  if (p.pytorch_pads()) return {p.pad_h, p.pad_w};
+  return {std::max<int64_t>(p.pad_end_h(), 0), std::max<int64_t>(p.pad_end_w(), 0)};
+}
+
 // The graph for problem p; `align` is the byte alignment every operand pointer has (engines are
 // chosen for it). Attributes only: nothing is lowered to cuDNN yet.
 inline DgradGraph make_dgrad_graph(const Problem& p, const Config& cfg, int64_t align = 16) {
@@ -88,8 +110,8 @@ inline DgradGraph make_dgrad_graph(const Problem& p, const Config& cfg, int64_t 
   d.w = tensor("w", kUidW, dgrad_w(p, cfg.layout));
   d.conv = fe::graph::Conv_dgrad_attributes()
                .set_name("tconv_dgrad")
-               .set_pre_padding({p.pad_h, p.pad_w})
-               .set_post_padding({p.pad_h, p.pad_w})
+               .set_pre_padding(graph_pre_padding(p))
+               .set_post_padding(graph_post_padding(p))
                .set_stride({p.stride_h, p.stride_w})
                .set_dilation({p.dil_h, p.dil_w})
                .set_convolution_mode(fe::ConvolutionMode_t::CROSS_CORRELATION)

@@ -46,6 +46,7 @@ class CutlassDgrad : public Implementation {
   Support can_implement(const Problem& p, const Config& cfg) const override {
     const Support s = cutlass_dgrad::static_support(cfg);
     if (!s.ok) return s;
+    if (const Support ps = cutlass_dgrad::padding_support(p); !ps.ok) return ps;
     const cutlass_dgrad::Shape shape = cutlass_dgrad::shape_of(p);
     std::string reasons;
     for (const auto& r : cutlass_dgrad::runners_for(cfg.dtype)) {

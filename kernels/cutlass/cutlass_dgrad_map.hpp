@@ -11,6 +11,8 @@
 //   dx[n,h,w,c] = sum over k, r, s with h = p*stride_h - pad_h + r*dil_h (same for w) of
 //                 dy[n,p,q,k] * w[k,r,s,c].
 // output_padding needs nothing: it only makes H, W larger, and H, W are given, not derived.
+// Begin/end padding outside PyTorch's form is refused (padding_support): Conv2dProblemSize has one
+// padding per axis, and CUTLASS 2.x's strided dgrad derives where outputs end from it.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +72,16 @@ inline Support static_support(const Config& cfg) {
   if (cfg.dtype == DType::fp64)
     return Support::no("dtype fp64 not implemented (cutlass_dgrad: fp32, tf32, fp16, bf16)");
   return Support::yes();
+}
+
+// CUTLASS 2.x's conv problem takes symmetric padding: only PyTorch's form of the problem.
+inline Support padding_support(const Problem& p) {
+  if (p.pytorch_pads()) return Support::yes();
+  return Support::no("CUTLASS 2.x conv2d takes symmetric padding (one pad_h, pad_w); begin:end "
+                     "padding " + std::to_string(p.pad_begin_h()) + ":" +
+                     std::to_string(p.pad_end_h()) + "," + std::to_string(p.pad_begin_w()) + ":" +
+                     std::to_string(p.pad_end_w()) +
+                     " is not padding plus an output_padding below max(stride, dilation)");
 }
 
 }  // namespace tconv::cutlass_dgrad

@@ -80,7 +80,7 @@ TCONV_HD int phase_out(const PhaseDim& p, const idx::Dim& d, int q) {
 
 // f in [0, phase_count(d)). The tap search runs over t < min(tap_step, k): a tap of residue r is
 // unique modulo tap_step, and only taps below k exist. t*dil stays below 2^31 for t < k because
-// dil*(k-1) <= out - 1 + 2*pad (Problem::validate bounds both by 2^24).
+// dil*(k-1) <= out - 1 + begin + end padding (Problem::validate bounds each by 2^24).
 TCONV_HD PhaseDim phase_dim(int f, const idx::Dim& d) {
   PhaseDim p;
   p.first_out = f;

@@ -246,3 +246,64 @@ def test_cli_errors_without_torch(run_script, tmp_path):
     assert_one_line_error(res, "fp8")
     res = run_script("peer_pytorch.py", "--shapes", FIXTURE, "--suite", "nope", pre=hide)
     assert_one_line_error(res, "nope")
+
+
+# ---- begin/end padding: conv_transpose2d with min(begin, end) padding, then a slice ------------
+
+def _begin_end_problem(b_h, e_h, b_w, e_w, **kw):
+    import tconv_results as tr
+    p = dict(n=1, c_in=2, h_in=3, w_in=4, c_out=3, k_h=3, k_w=2, stride_h=2, stride_w=3,
+             pad_h=0, pad_w=0, out_pad_h=0, out_pad_w=0, dil_h=1, dil_w=1, groups=1)
+    p.update(kw)
+    tr.set_pads(p, "h", b_h, e_h)
+    tr.set_pads(p, "w", b_w, e_w)
+    assert tr.validate_problem(p) == ""
+    return p
+
+
+def test_torch_pads_plan():
+    import peer_pytorch as pp
+    import tconv_results as tr
+    # PyTorch's form: as given, nothing to cut.
+    p = {f: 1 for f in tr.PROBLEM_FIELDS}
+    p.update(pad_h=1, pad_w=0, out_pad_h=0, out_pad_w=0, stride_h=2, stride_w=2)
+    assert pp.torch_pads_plan(p) == ((1, 0), (0, 0), None, "")
+    # SAME_UPPER (begin 0, end 1) on H; output past the full output (end -1) on W.
+    p = _begin_end_problem(0, 1, 0, -1)
+    assert pp.torch_pads_plan(p) == ((0, 0), (0, 1), ((0, tr.h_out(p)), (0, tr.w_out(p))), "")
+    # end above begin: padding = begin, the last rows cut; begin above end: padding = end
+    p = _begin_end_problem(1, 3, 4, 2)
+    assert pp.torch_pads_plan(p) == ((1, 2), (0, 0), ((0, tr.h_out(p)), (2, tr.w_out(p))), "")
+    # an output_padding PyTorch refuses: not_supported with the reason
+    pad, out_pad, slices, why = pp.torch_pads_plan(_begin_end_problem(0, 0, 1, -3))
+    assert pad is None and "output_padding 3" in why and "max(stride, dilation) = 3" in why
+
+
+def test_torch_pads_plan_is_exact():
+    """The plan's output equals the full output cropped or extended (bias only past it), on the
+    CPU in float64."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    import peer_pytorch as pp
+    import tconv_results as tr
+    g = torch.Generator().manual_seed(5)
+    for b_h, e_h, b_w, e_w in [(0, 1, 0, -1), (1, 3, 4, 2), (2, -1, 0, 0), (0, 4, 3, -2)]:
+        p = _begin_end_problem(b_h, e_h, b_w, e_w)
+        pad, out_pad, slices, why = pp.torch_pads_plan(p)
+        assert why == ""
+        x = torch.rand((p["n"], p["c_in"], p["h_in"], p["w_in"]), generator=g, dtype=torch.float64)
+        w = torch.rand((p["c_in"], p["c_out"], p["k_h"], p["k_w"]), generator=g,
+                       dtype=torch.float64)
+        b = torch.rand((p["c_out"],), generator=g, dtype=torch.float64)
+        kw = dict(stride=(p["stride_h"], p["stride_w"]), dilation=(1, 1))
+        y = F.conv_transpose2d(x, w, b, padding=pad, output_padding=out_pad, **kw)
+        (h0, hl), (w0, wl) = slices
+        y = y[:, :, h0:h0 + hl, w0:w0 + wl]
+        full = F.conv_transpose2d(x, w, b, **kw)
+        expect = b.view(1, -1, 1, 1).expand(p["n"], p["c_out"], tr.h_out(p), tr.w_out(p)).clone()
+        hf, wf = full.shape[2] - b_h, full.shape[3] - b_w
+        expect[:, :, :min(hf, tr.h_out(p)), :min(wf, tr.w_out(p))] = \
+            full[:, :, b_h:b_h + min(hf, tr.h_out(p)), b_w:b_w + min(wf, tr.w_out(p))]
+        assert y.shape == expect.shape
+        assert torch.equal(y, expect)

@@ -106,7 +106,8 @@ def test_defaults(run_script, tmp_path):
         "pad": "0", "out_pad": "0", "dil": "1", "groups": "1", "bias": "0", "count": "1"}
 
 
-# (k, stride, auto_pad) -> (pad, out_pad) on a 5x6 input, or the start of the skip reason.
+# (k, stride, auto_pad) -> (pad, out_pad) on a 5x6 input, (pad, "", pad_end) for begin/end padding
+# outside PyTorch's form, or the start of the skip reason.
 # full = stride*(in-1) + k; SAME target = in*stride; total = full - target.
 AUTO_PAD_CASES = [
     (4, 2, "NOTSET", ("0", "0")),
@@ -114,9 +115,9 @@ AUTO_PAD_CASES = [
     (4, 2, "SAME_UPPER", ("1", "0")),   # total 2: begin 1, end 1
     (4, 2, "SAME_LOWER", ("1", "0")),
     (3, 2, "SAME_LOWER", ("1", "1")),   # total 1: begin 1, end 0 -> pad 1, out_pad 1
-    (3, 2, "SAME_UPPER", "pads begin 0, end 1"),  # begin 0, end 1: needs out_pad -1
+    (3, 2, "SAME_UPPER", ("0", "", "1")),  # begin 0, end 1: out_pad would be -1
     (5, 2, "SAME_LOWER", ("2", "1")),   # total 3: begin 2, end 1
-    (5, 2, "SAME_UPPER", "pads begin 1, end 2"),
+    (5, 2, "SAME_UPPER", ("1", "", "2")),
     (3, 1, "SAME_UPPER", ("1", "0")),   # total 2
     (3, 1, "VALID", ("0", "0")),
     (1, 2, "SAME_UPPER", "SAME_UPPER asks for"),  # total -1: undefined split
@@ -140,7 +141,8 @@ def test_auto_pad(run_script, tmp_path, k, stride, auto_pad, expect):
     names = [r["name"] for r in rows]
     if isinstance(expect, tuple):
         r = rows[names.index("up")]
-        assert (r["pad"], r["out_pad"]) == expect
+        assert (r["pad"], r["out_pad"]) == expect[:2]
+        assert r.get("pad_end", "") == (expect[2] if len(expect) == 3 else "")
         assert "skipped" not in res.stderr
     else:
         assert "up" not in names
@@ -167,12 +169,38 @@ def test_output_shape(run_script, tmp_path):
                                output_padding=[1, 1], output_shape=[12, 14]))
     r = only_row(res, rows)
     assert (r["pad"], r["out_pad"]) == ("0", "1")
-    # SAME_UPPER with output_shape: total 1 -> begin 0, end 1: not expressible
+    # SAME_UPPER with output_shape: totals 1, 0 -> begin 0, end 1 on H: begin/end padding
     res, rows = extract(run_script, tmp_path,
                         single((1, 4, 5, 6), (4, 2, 3, 3), strides=[2, 2], auto_pad="SAME_UPPER",
                                output_shape=[10, 13]))
+    r = only_row(res, rows)
+    assert (r["pad"], r["out_pad"], r["pad_end"]) == ("0", "", "1:0")
+    # output_shape past the full output (ONNX's test_convtranspose_output_shape): the extra
+    # outputs at the end, end padding -1, which is PyTorch's output_padding 1
+    res, rows = extract(run_script, tmp_path,
+                        single((1, 4, 5, 6), (4, 2, 3, 3), strides=[2, 2],
+                               output_shape=[12, 14]))
+    r = only_row(res, rows)
+    assert (r["pad"], r["out_pad"]) == ("0", "1") and "pad_end" not in r
+    # ... by the stride or more, output_padding or not: onnxruntime refuses it, skipped
+    res, rows = extract(run_script, tmp_path,
+                        single((1, 4, 5, 6), (4, 2, 3, 3), strides=[2, 2],
+                               output_padding=[1, 0], output_shape=[13, 14]))
     assert res.returncode == 1 and rows == []
-    assert "skipped node 'up': pads begin 0, end 1" in res.stderr
+    assert "output_shape 13 passes the full output 11 by stride 2 or more" in res.stderr
+    # ... by the stride or more: onnxruntime refuses it, skipped with the reason
+    res, rows = extract(run_script, tmp_path,
+                        single((1, 4, 5, 6), (4, 2, 3, 3), strides=[2, 2],
+                               output_shape=[13, 13]))
+    assert res.returncode == 1 and rows == []
+    assert "skipped node 'up': output_shape asks for 13 outputs on axis 0" in res.stderr
+    assert "output_shape 13 passes the full output 11 by stride 2 or more" in res.stderr
+    # SAME_UPPER with a negative total: the split is undefined, skipped
+    res, rows = extract(run_script, tmp_path,
+                        single((1, 4, 5, 6), (4, 2, 3, 3), strides=[2, 2], auto_pad="SAME_UPPER",
+                               output_shape=[12, 13]))
+    assert res.returncode == 1 and rows == []
+    assert "does not define how a negative total is split with SAME_UPPER" in res.stderr
 
 
 def test_output_padding_and_asymmetric_pads(run_script, tmp_path):
@@ -182,17 +210,17 @@ def test_output_padding_and_asymmetric_pads(run_script, tmp_path):
                                output_padding=[0, 1]))
     r = only_row(res, rows)
     assert (r["pad"], r["out_pad"]) == ("2:1", "1")
-    # end pad beyond begin: skipped with the reason
+    # end pad beyond begin: begin/end padding, pad the begin and pad_end the end
     res, rows = extract(run_script, tmp_path,
                         single((1, 4, 5, 6), (4, 2, 4, 4), strides=[2, 2], pads=[0, 1, 2, 1]))
-    assert res.returncode == 1 and rows == []
-    assert "skipped node 'up': pads begin 0, end 2 with output_padding 0 on H" in res.stderr
-    # begin - end + output_padding reaching the stride: skipped
+    r = only_row(res, rows)
+    assert (r["pad"], r["out_pad"], r["pad_end"]) == ("0:1", "", "2:1")
+    # begin - end + output_padding reaching the stride: end 0 - output_padding 1 = -1 on H
     res, rows = extract(run_script, tmp_path,
                         single((1, 4, 5, 6), (4, 2, 4, 4), strides=[2, 2], pads=[2, 1, 0, 1],
                                output_padding=[1, 0]))
-    assert res.returncode == 1
-    assert "= 3 in [0, max(stride, dilation) = 2)" in res.stderr
+    r = only_row(res, rows)
+    assert (r["pad"], r["out_pad"], r["pad_end"]) == ("2:1", "", "-1:1")
 
 
 def test_dilation_and_groups(run_script, tmp_path):
@@ -262,7 +290,7 @@ def test_skipped_nodes_named_with_reasons(run_script, tmp_path):
     w2, w3 = weights(4, 2, 3, 3), weights(4, 2, 3, 3, 3)
     nodes = [ct_node("good", "X", "W2", "y1", strides=[2, 2], pads=[1, 1, 1, 1]),
              ct_node("vol", "V", "W3", "y2"),                         # 3-D
-             ct_node("lopsided", "X", "W2", "y3", pads=[0, 0, 2, 0]),  # end pad > begin
+             ct_node("lopsided", "X", "W2", "y3", pads=[0, 0, 2, 0]),  # end pad > begin: read
              ct_node("dynamic", "D", "W2", "y4"),                     # symbolic H, W
              ct_node("runtime_w", "X", "WI", "y5"),                   # weight of unknown shape
              ct_node("wrong_c", "X", "W5", "y6")]                     # channels disagree
@@ -272,19 +300,20 @@ def test_skipped_nodes_named_with_reasons(run_script, tmp_path):
                    outputs=["y1", "y2", "y3", "y4", "y5", "y6"])
     res, rows = extract(run_script, tmp_path, m)
     assert res.returncode == 0, res.stderr
-    assert [r["name"] for r in rows] == ["good"]
+    assert [r["name"] for r in rows] == ["good", "lopsided"]
     err = res.stderr
     assert "skipped node 'vol': 3-D ConvTranspose" in err
-    assert "skipped node 'lopsided': pads begin 0, end 2 with output_padding 0 on H" in err
+    assert "'lopsided'" not in err
     assert "skipped node 'dynamic': input 'D' has dimensions inference cannot give: " \
            "axis 2 = 'H', axis 3 = 'W'" in err
     assert "skipped node 'runtime_w': the shape of its weight 'WI' is unknown" in err
     assert "skipped node 'wrong_c': weight dim 0 = 5 but the input has 4 channels" in err
-    assert "1 of 6 ConvTranspose node(s) -> 1 shape(s)" in err and "5 skipped" in err
+    assert "2 of 6 ConvTranspose node(s) -> 2 shape(s)" in err and "4 skipped" in err
     assert "Traceback" not in err
     # --dim gives the symbolic dimensions a value: the node is then read
     res, rows = extract(run_script, tmp_path, m, "--dim", "H=7", "--dim", "W=9")
     assert [(r["name"], r["h_in"], r["w_in"]) for r in rows] == [("good", "5", "5"),
+                                                                 ("lopsided", "5", "5"),
                                                                  ("dynamic", "7", "9")]
 
 
@@ -317,7 +346,7 @@ def test_errors_are_one_line_and_write_nothing(run_script, tmp_path):
     assert_one_line_error(res, "--dim 'H'")
     assert out.read_text() == "old\n"  # untouched by every failed run
     # every node skipped: an error after the reasons, still no file written
-    m = single((1, 4, 5, 6), (4, 2, 4, 4), pads=[0, 0, 2, 2])
+    m = single((1, 4, 5, 6, 3), (4, 2, 4, 4, 2))  # 3-D
     res = run_script("shapes_from_onnx.py", save(tmp_path, m, "skip.onnx"), "-o", str(out))
     assert res.returncode == 1
     lines = res.stderr.strip().splitlines()
@@ -386,6 +415,18 @@ ORT_CASES = [
                                         "output_shape": [14, 17]}),
     ((2, 6, 9), (6, 4, 5), True, {"strides": [3], "pads": [2, 1], "output_padding": [1]}),
     ((1, 4, 7), (4, 4, 3), False, {"strides": [2], "auto_pad": "SAME_LOWER"}),
+    # begin/end padding outside PyTorch's form
+    ((1, 4, 5, 6), (4, 2, 3, 3), True, {"strides": [2, 2], "auto_pad": "SAME_UPPER"}),
+    ((1, 4, 5, 6), (4, 2, 5, 4), True, {"strides": [2, 3], "auto_pad": "SAME_UPPER"}),
+    ((1, 4, 5, 6), (4, 2, 4, 4), False, {"strides": [2, 2], "pads": [0, 1, 2, 1]}),
+    ((1, 4, 5, 6), (4, 2, 4, 4), True, {"strides": [2, 2], "pads": [2, 1, 0, 1],
+                                        "output_padding": [1, 0]}),
+    ((1, 4, 5, 6), (4, 2, 3, 3), True, {"strides": [2, 3], "output_shape": [12, 17]}),
+    ((1, 4, 5, 6), (4, 2, 3, 3), True, {"strides": [3, 3], "auto_pad": "SAME_LOWER",
+                                        "output_shape": [16, 20]}),
+    ((2, 6, 9), (6, 4, 5), True, {"strides": [3], "pads": [1, 2]}),
+    ((1, 4, 7), (4, 4, 3), True, {"strides": [2], "auto_pad": "SAME_UPPER"}),
+    ((1, 4, 7), (4, 4, 3), False, {"strides": [3], "output_shape": [23]}),
 ]
 
 
@@ -406,21 +447,19 @@ def test_matches_onnxruntime(run_script, tmp_path, case):
         nodes = list(csv.DictReader(f))
     assert len(nodes) == 1 and nodes[0]["node"] == "up" and nodes[0]["shape"] == r["name"]
     w_dumped = np.load(dump / nodes[0]["weight"])
-    assert w_dumped.ndim == 4 and w_dumped.dtype == np.float32
-    assert np.array_equal(w_dumped.reshape(w_shape),
-                          numpy_helper.to_array(model.graph.initializer[0]))
+    assert w_dumped.ndim == len(w_shape) and w_dumped.dtype == np.float32  # the node's rank
+    assert np.array_equal(w_dumped, numpy_helper.to_array(model.graph.initializer[0]))
     assert (nodes[0]["bias"] != "") == bias
+    if x.ndim == 3:  # 1-D: one value per option
+        assert "," not in nodes[0]["tconv_run"].split("--stride")[1], nodes[0]["tconv_run"]
 
-    x4 = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]) if x.ndim == 3 else x
-    np.save(tmp_path / "x.npy", x4.astype(np.float64))
+    np.save(tmp_path / "x.npy", x.astype(np.float64))
     cmd = [tconv, "run", "--impl", "ref_direct", "--input", str(tmp_path / "x.npy"),
            "--output", str(tmp_path / "y.npy")] + nodes[0]["tconv_run"].split()
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=str(tmp_path), timeout=120)
     assert out.returncode == 0, out.stderr
     y_ref = np.load(tmp_path / "y.npy")
-    assert y_ref.shape == (y_ort.shape[0], y_ort.shape[1], 1, y_ort.shape[2]) \
-        if y_ort.ndim == 3 else y_ort.shape, (y_ref.shape, y_ort.shape)
-    y_ref = y_ref.reshape(y_ort.shape)
+    assert y_ref.shape == y_ort.shape, (y_ref.shape, y_ort.shape)
     # fp32 rounding of onnxruntime against the fp64 reference: a few ulps of the sums
     scale = float(np.abs(y_ref).max())
     assert scale > 0
