@@ -326,8 +326,9 @@ TEST(BeginEndPads, BenchDryRunFollows) {
       EXPECT_NE(line.find(",no,"), std::string::npos) << line;
       EXPECT_NE(line.find("symmetric padding"), std::string::npos) << line;
     }
-    for (const char* own : {",gather,", ",scatter,", ",phase_gemm,", ",gemm_col2im,"})
+    for (const char* own : {",gather,", ",scatter,", ",phase_gemm,", ",gemm_col2im,"}) {
       if (line.find(own) != std::string::npos) EXPECT_NE(line.find(",yes,"), std::string::npos) << line;
+    }
   }
   EXPECT_GT(rows, 10) << r.out;
   const auto bad = testing::run_program(

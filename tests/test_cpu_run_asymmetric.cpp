@@ -273,7 +273,9 @@ void phase_gemm_case(bool gemm_path, DType dt, uint64_t seed) {
       const Config cfg{dt, nhwc ? Layout::nhwc : Layout::nchw};
       const pg::Plan plan = pg::plan_problem(p, cfg, 16 << (i % 4));
       HostRun r = testing::make_run(p, dt, nhwc, rng);
-      phase_gemm_launch(nullptr, plan, p, cfg, r.tensors());
+      ::cpu_cuda::DeviceVec<float> partial;
+      partial.resize(size_t(pg::splitk_workspace_floats(plan, p)));
+      phase_gemm_launch(nullptr, plan, p, cfg, r.tensors(), partial.empty() ? nullptr : partial.data());
       ASSERT_EQ(testing::judge(r), "")
           << testing::describe(r) << (plan.direct ? " direct" : " gemm");
     }

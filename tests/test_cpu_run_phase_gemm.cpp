@@ -60,10 +60,17 @@ Problem path_problem(std::mt19937_64& rng, Path path, int i) {
   }
 }
 
+// The split-K workspace a plan needs (empty without split-K), as PhaseGemm::prepare allocates it.
+::cpu_cuda::DeviceVec<float> splitk_workspace(const pg::Plan& plan, const Problem& p) {
+  ::cpu_cuda::DeviceVec<float> v;
+  v.resize(size_t(pg::splitk_workspace_floats(plan, p)));
+  return v;
+}
+
 // What the problems of one test met: every choice the plan and the launch code can make.
 struct Coverage {
   int tiles[4] = {0, 0, 0, 0};
-  int direct = 0, gemm = 0, vec_a = 0, vec_ab = 0, bias = 0, nhwc_scalar = 0;
+  int direct = 0, gemm = 0, vec_a = 0, vec_ab = 0, bias = 0, nhwc_scalar = 0, split = 0;
   int co[9] = {};
 };
 
@@ -79,13 +86,14 @@ void run_case(Path path, DType dt, uint64_t seed, Coverage& cov) {
       const pg::Plan plan = pg::plan_problem(p, cfg, sms);
       HostRun r = testing::make_run(p, dt, nhwc, rng);
       const Tensors t = r.tensors();
-      phase_gemm_launch(nullptr, plan, p, cfg, t);
+      ::cpu_cuda::DeviceVec<float> partial = splitk_workspace(plan, p);
+      phase_gemm_launch(nullptr, plan, p, cfg, t, partial.empty() ? nullptr : partial.data());
       ASSERT_EQ(testing::judge(r), "")
           << testing::describe(r) << " "
           << pg::describe(plan, cfg, plan.vec_a && aligned16(t.x),
                           plan.vec_a && plan.vec_b && aligned16(t.x) && aligned16(t.w),
                           pg::lower_problem(p, cfg.layout).lowered)
-          << " sms " << sms;
+          << " sms " << sms << " splits " << plan.splits;
       if (plan.direct) {
         ++cov.direct;
         ++cov.co[plan.co];
@@ -95,6 +103,7 @@ void run_case(Path path, DType dt, uint64_t seed, Coverage& cov) {
         cov.vec_a += plan.vec_a && aligned16(t.x);
         cov.vec_ab += plan.vec_a && plan.vec_b && aligned16(t.x) && aligned16(t.w);
         cov.nhwc_scalar += nhwc && !plan.vec_a;
+        cov.split += plan.splits > 1;
       }
       cov.bias += p.has_bias;
     }
@@ -113,6 +122,7 @@ TEST_P(CpuRunPhaseGemm, GemmPathMatchesDirect) {
   EXPECT_GT(cov.vec_ab, 0);
   EXPECT_GT(cov.nhwc_scalar, 0);
   EXPECT_GT(cov.bias, 0);
+  EXPECT_GT(cov.split, 0) << "split-K plans (the 2^20-SM draws)";
 }
 
 TEST_P(CpuRunPhaseGemm, DirectPathMatchesDirect) {
@@ -175,7 +185,8 @@ TEST(CpuRunPhaseGemmUnderGridCap, WideProblemsFp32) {
       ASSERT_GT(pg::gemm_tiles(d, pg::kTiles[plan.tile].bm, pg::kTiles[plan.tile].bn).m_tiles,
                 ::cpu_cuda::kTestGridCap) << p.to_string();
     HostRun r = testing::make_run(p, cfg.dtype, cfg.layout == Layout::nhwc, rng);
-    phase_gemm_launch(nullptr, plan, p, cfg, r.tensors());
+    ::cpu_cuda::DeviceVec<float> partial = splitk_workspace(plan, p);
+    phase_gemm_launch(nullptr, plan, p, cfg, r.tensors(), partial.empty() ? nullptr : partial.data());
     ASSERT_EQ(testing::judge(r), "") << testing::describe(r);
   }
 }

@@ -256,7 +256,9 @@ TEST(ReferenceThreads, LargeProblemsUseSeveralThreadsAndGiveTheSameBits) {
   p.stride_h = 2, p.stride_w = 3, p.pad_h = 1, p.pad_w = 2, p.groups = 2, p.has_bias = true;
   ASSERT_EQ(p.validate(), "");
   ASSERT_GT(p.flops(), 1e7);
-  if (std::thread::hardware_concurrency() > 1) EXPECT_GT(ref::reference_threads(p), 1);
+  if (std::thread::hardware_concurrency() > 1) {
+    EXPECT_GT(ref::reference_threads(p), 1);
+  }
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> u(-1, 1);
   std::vector<double> x(size_t(p.x_elems())), w(size_t(p.w_elems())), b(size_t(p.c_out));

@@ -739,7 +739,7 @@ TEST(PhaseGemmPlan, BuiltInShapes) {
       {"dcgan_l3", shape(64, 256, 8, 8, 128, 4, 2, 1), "tc_bf16 128x64x32 nhwc vecA vecB"},
       {"dcgan_l4", shape(64, 128, 16, 16, 64, 4, 2, 1), "tc_bf16 128x64x32 nhwc vecA vecB"},
       {"dcgan_l5", shape(64, 64, 32, 32, 3, 4, 2, 1), "direct_bf16 co4 r4 nhwc"},
-      {"pix2pix", shape(1, 1024, 16, 16, 256, 4, 2, 1), "tc_bf16 64x64x32 nhwc vecA vecB"},
+      {"pix2pix", shape(1, 1024, 16, 16, 256, 4, 2, 1), "tc_bf16 64x64x32 nhwc vecA vecB splitK2"},
       {"unet", shape(1, 1024, 28, 28, 512, 2, 2, 0), "tc_bf16 128x64x32 nhwc vecA vecB"},
       {"cyclegan", shape(1, 256, 64, 64, 128, 3, 2, 1, 1), "tc_bf16 128x64x32 nhwc vecA vecB"},
       {"stylegan2", shape(4, 512, 64, 64, 256, 3, 2, 0), "tc_bf16 128x128x32 nhwc vecA vecB"},
@@ -763,6 +763,23 @@ TEST(PhaseGemmPlan, BuiltInShapes) {
       EXPECT_EQ(plan.engine, Engine::tc) << w.name;
     }
   }
+}
+
+// Split-K only below one tile per SM and with at least kMinSplitKTiles k-tiles a split; the factor
+// from the SM count, capped at kMaxSplits.
+TEST(PhaseGemmPlan, SplitK) {
+  const Config cfg{DType::fp16, Layout::nhwc};
+  const Problem pix2pix = shape(1, 1024, 16, 16, 256, 4, 2, 1);  // 64 tiles of 64x64, 128 k-tiles
+  EXPECT_EQ(make_plan(pix2pix, cfg, 132).splits, 2);
+  EXPECT_EQ(make_plan(pix2pix, cfg, 64).splits, 1) << "one tile per SM already";
+  EXPECT_EQ(make_plan(pix2pix, cfg, 1 << 20).splits, kMaxSplits);
+  EXPECT_EQ(max_k_tiles(make_conv_dims(pix2pix), 32), 2 * 2 * 32);
+  // Short K: 2x2 kernel at stride 2 has one tap per phase; 64 channels are 2 k-tiles.
+  const Problem short_k = shape(1, 64, 16, 16, 64, 2, 2, 0);
+  EXPECT_EQ(make_plan(short_k, cfg, 1 << 20).splits, 1);
+  const Plan p2 = make_plan(pix2pix, cfg, 132);
+  EXPECT_EQ(splitk_workspace_floats(p2, pix2pix), 2 * pix2pix.y_elems());
+  EXPECT_EQ(splitk_workspace_floats(make_plan(short_k, cfg, 132), short_k), 0);
 }
 
 // ---- The Implementation's static answers -------------------------------------------------------
@@ -853,7 +870,9 @@ std::vector<double> run_on_gpu(Context& ctx, const Problem& p, const Config& cfg
   const Tensors t{x.get(), w.get(), p.has_bias ? b.get() : nullptr, y.get()};
   const auto impl = create_implementation("phase_gemm");
   impl->prepare(ctx, p, cfg, t);
-  EXPECT_EQ(impl->workspace_bytes(), 0u);
+  // Memory beyond the operands only for split-K's partials.
+  EXPECT_EQ(impl->workspace_bytes() > 0, impl->algo().find("splitK") != std::string::npos)
+      << impl->algo();
   impl->run(ctx, p, cfg, t);
   ctx.synchronize();
   *algo = impl->algo();

@@ -10,12 +10,15 @@
 //   fcn-style 21-class heads) take a direct per-phase kernel instead, since a GEMM tile would be
 //   mostly padding there. A 1x1 input without padding/dilation (DCGAN's first layer) is lowered to
 //   the equivalent 1x1-kernel problem, a plain GEMM, instead of multiplying out-of-range taps.
-// Extra memory: none (workspace_bytes() == 0); weights are read in place, in either layout.
+// Extra memory: none, except split-K's fp32 partials (splits x y's elements x 4 bytes) where the
+// plan splits; weights are read in place, in either layout.
 // Where it should win: large strides and few channels (fcn8s/fcn32s, fsrcnn), where zero insertion
 // wastes ~stride^2 of the work and cuDNN's dgrad kernels are tuned for C >= 64; and big-batch
 // GEMM-shaped layers (maskrcnn_head) on the tensor cores.
-// Limits: no split-K (small-M, large-K shapes such as pix2pix under-fill the GPU); the channel
-// tail of each tap is padded to BK (16 for 32-bit, 32 for 16-bit types); nhwc vector loads need
+// Split-K: where even 64x64 tiles leave SMs idle and K is long (pix2pix, hifigan_up1), each
+// tile's k-tiles are split, the fp32 partials summed in split order by a second kernel
+// (deterministic: the same order on every run).
+// Limits: the channel tail of each tap is padded to BK (16 for 32-bit, 32 for 16-bit types); nhwc vector loads need
 // 16-byte aligned x/w and C_in/g (A) or C_out/g (B) divisible by 4 (fp32) or 8 (16-bit), checked
 // at run time, otherwise scalar loads; the direct path's nhwc loads are strided.
 // Index arithmetic: kernels/phase_gemm/phase_gemm_math.hpp; per-thread loaders, SIMT math, fragment
@@ -29,6 +32,7 @@
 #include <type_traits>
 
 #include "kernels/common/cuda_check.hpp"
+#include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
 #include "kernels/phase_gemm/phase_gemm_kernel.cuh"
@@ -59,6 +63,9 @@ class PhaseGemm : public Implementation {
     if (!plan_.direct && plan_.engine == Engine::tc && ctx.props().major < 8)
       throw Skipped("mma.sync tensor-core path needs compute capability 8.0+, this GPU is " +
                     std::to_string(ctx.props().major) + "." + std::to_string(ctx.props().minor));
+    release();
+    const int64_t floats = pg::splitk_workspace_floats(plan_, p);
+    if (floats > 0) partial_.resize(size_t(floats) * sizeof(float));
     algo_ = pg::describe(plan_, cfg, plan_.vec_a && aligned16(t.x),
                          plan_.vec_a && plan_.vec_b && aligned16(t.x) && aligned16(t.w) && aligned16(t.y),
                          lw.lowered);
@@ -82,16 +89,21 @@ class PhaseGemm : public Implementation {
     return 2.0 * macs / p.flops();
   }
 
-  int64_t planned_workspace_bytes(const Problem&, const Config&) const override { return 0; }
+  // Split-K's workspace depends on the GPU's SM count.
+  int64_t planned_workspace_bytes(const Problem&, const Config&) const override { return -1; }
+  size_t workspace_bytes() const override { return partial_.bytes(); }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    phase_gemm_launch(ctx.stream(), plan_, p, cfg, t);
+    phase_gemm_launch(ctx.stream(), plan_, p, cfg, t, static_cast<float*>(partial_.get()));
   }
+  void release() override { partial_.reset(); }
+  ~PhaseGemm() override { release(); }
 
   std::string algo() const override { return algo_; }
 
  private:
   pg::Plan plan_;
   std::string algo_;
+  DeviceBuffer partial_;  // split-K's fp32 partials
 };
 
 }  // namespace

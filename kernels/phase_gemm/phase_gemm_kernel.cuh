@@ -166,6 +166,8 @@ __global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const 
   const int tid = int(threadIdx.x);
 
   const int64_t pairs = int64_t(p.n_tiles) * p.z_count;
+  // Grid z = split-K splits (1 without); grid-stride like x and y.
+  for (int split = int(blockIdx.z); split < p.splits; split += int(gridDim.z))
   for (int mt = int(blockIdx.y); mt < p.m_tiles; mt += int(gridDim.y))
     for (int64_t q = blockIdx.x; q < pairs; q += gridDim.x) {
       const int nt = int(q % p.n_tiles), z = int(q / p.n_tiles);
@@ -177,17 +179,20 @@ __global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const 
       la.setup(p, t, tid);
       lb.setup(tid);
       mth.init(tid);
-      if (t.nk > 0) {
-        const pg::KTile k0 = pg::decode_k_tile(0, t.pw.taps, t.chunks, C::BK);
+      // This split's share of the k-tiles (all of them without split-K).
+      const int kb = int(int64_t(t.nk) * split / p.splits);
+      const int ke = int(int64_t(t.nk) * (split + 1) / p.splits);
+      if (ke > kb) {
+        const pg::KTile k0 = pg::decode_k_tile(kb, t.pw.taps, t.chunks, C::BK);
         la.load(p, t, k0);
         lb.load(p, t, k0);
       }
-      for (int kt = 0; kt < t.nk; ++kt) {
-        const int buf = kt & 1;
+      for (int kt = kb; kt < ke; ++kt) {
+        const int buf = (kt - kb) & 1;
         la.store(smem_a + buf * C::A_STAGE);
         lb.store(smem_b + buf * C::B_STAGE);
         __syncthreads();
-        if (kt + 1 < t.nk) {
+        if (kt + 1 < ke) {
           const pg::KTile kn = pg::decode_k_tile(kt + 1, t.pw.taps, t.chunks, C::BK);
           la.load(p, t, kn);
           lb.load(p, t, kn);
@@ -197,7 +202,9 @@ __global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const 
         else
           tc_compute<C>(mth, smem_a + buf * C::A_STAGE, smem_b + buf * C::B_STAGE);
       }
-      if constexpr (C::staged) {
+      if (p.splits > 1) {
+        pg::store_partial<C>(p, t, mth, split);
+      } else if constexpr (C::staged) {
         __syncthreads();  // the output tile overwrites the stages the last k step read
         auto* cs = reinterpret_cast<typename C::T*>(smem);
         pg::stage_tile<C>(p, t, mth, cs);
@@ -208,6 +215,18 @@ __global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const 
       }
       __syncthreads();  // the next tile's first store must not overtake this tile's last reads
     }
+}
+
+// ---- The split-K reduction ---------------------------------------------------------------------
+// One thread per output element (grid-stride): consecutive threads, consecutive elements of y and
+// of each split's partial slice.
+constexpr int kReduceThreads = 256;
+
+template <typename T, Layout L>
+__global__ void __launch_bounds__(kReduceThreads) phase_splitk_reduce_kernel(const pg::GemmParams p) {
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < p.y_elems;
+       e += int64_t(gridDim.x) * blockDim.x)
+    pg::reduce_splits<T, L>(p, e);
 }
 
 // ---- The direct kernel -------------------------------------------------------------------------
@@ -256,8 +275,12 @@ void launch_gemm(pg::GemmParams gp, cudaStream_t s) {
   const pg::GemmTiles tiles = pg::gemm_tiles(gp.d, C::BM, C::BN);
   gp.m_tiles = tiles.m_tiles;
   gp.n_tiles = tiles.n_tiles;
-  const dim3 grid = clamp_grid(int64_t(gp.n_tiles) * gp.z_count, gp.m_tiles, 1);
+  const dim3 grid = clamp_grid(int64_t(gp.n_tiles) * gp.z_count, gp.m_tiles, gp.splits);
   launch(phase_gemm_kernel<C>, grid, dim3(C::NT), 0, s, gp);
+  if (gp.splits > 1)
+    launch(phase_splitk_reduce_kernel<typename C::T, C::layout>,
+           clamp_grid(pg::ceil_div64(gp.y_elems, kReduceThreads), 1, 1), dim3(kReduceThreads), 0,
+           s, gp);
 }
 
 template <typename T, Engine E, Layout L, int BM, int BN, int P, int Q>
@@ -315,8 +338,10 @@ inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 
 // Runs problem p (the original, unlowered problem) with the plan prepare() made for it
 // (pg::plan_problem): the lowering, the kernel parameters, the dtype/layout/tile dispatch and the
 // launch. Vector loads are used only where the plan allows them and the pointers are aligned.
+// partial: the split-K workspace, pg::splitk_workspace_floats(plan, p) floats (null without
+// split-K).
 inline void phase_gemm_launch(cudaStream_t s, const pg::Plan& plan, const Problem& p,
-                              const Config& cfg, const Tensors& t) {
+                              const Config& cfg, const Tensors& t, float* partial = nullptr) {
   const pg::Lowering lw = pg::lower_problem(p, cfg.layout);
   const pg::ConvDims d = pg::make_conv_dims(lw.p);
   const void* bias = p.has_bias ? t.bias : nullptr;
@@ -339,7 +364,13 @@ inline void phase_gemm_launch(cudaStream_t s, const pg::Plan& plan, const Proble
         throw Error("phase_gemm: dtype " + std::string(to_string(cfg.dtype)) + " not supported");
     }
   }
-  const pg::GemmParams gp = pg::gemm_params(d, t.x, t.w, bias, t.y, lw.bias_div, lw.bias_mod);
+  pg::GemmParams gp = pg::gemm_params(d, t.x, t.w, bias, t.y, lw.bias_div, lw.bias_mod);
+  if (plan.splits > 1) {
+    if (!partial) throw Error("phase_gemm: a split-K plan needs its workspace");
+    gp.splits = plan.splits;
+    gp.y_elems = pg::splitk_workspace_floats(plan, p) / plan.splits;
+    gp.partial = partial;
+  }
   const bool va = plan.vec_a && aligned16(t.x);
   // The 16-bit tiles with 16-byte weight loads also store y in 16-byte chunks.
   const bool vb = plan.vec_b && aligned16(t.w) && aligned16(t.y);

@@ -5,9 +5,14 @@
 //   GEMM path:   fp32 -> SIMT, tf32/fp16/bf16 -> mma.sync; tile from kTiles:
 //                C_out/g <= 32 -> 128x32; otherwise the largest of 128x128 (not for C_out/g <= 64),
 //                128x64, 64x64 whose tile count over all phases and groups reaches the SM count
-//                (no split-K, so small problems buy parallelism with smaller tiles).
+//                (small problems buy parallelism with smaller tiles first);
+//   split-K:     still below one block per SM with a long K (pix2pix, hifigan's first
+//                upsampler): the k-tiles of every tile split S ways (S <= SMs / tiles, at least
+//                kMinSplitKTiles k-tiles per split, at most kMaxSplits), fp32 partials in a
+//                workspace, a reduction in split order (deterministic).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -110,10 +115,34 @@ inline int64_t count_tiles(const ConvDims& d, int bm, int bn) {
   return m_tiles * per_n;
 }
 
+// The most k-tiles any (phase, group) tile has: taps of the phase with the most taps along h
+// times along w, times the channel chunks of bk. 0 past kMaxPhasesForSplit phases a dimension
+// (absurd strides: one tap or none per phase, nothing to split).
+constexpr int kMaxPhasesForSplit = 4096;
+inline int max_k_tiles(const ConvDims& d, int bk) {
+  auto most_taps = [](const idx::Dim& dd) {
+    const int n = phase_count(dd);
+    if (n > kMaxPhasesForSplit) return 0;
+    int most = 0;
+    for (int f = 0; f < n; ++f) {
+      const int t = phase_dim(f, dd).taps;
+      most = t > most ? t : most;
+    }
+    return most;
+  };
+  return most_taps(d.dh) * most_taps(d.dw) * channel_chunks(d.cig, bk);
+}
+
+// A split must amortize writing and re-reading its fp32 partial tile (BM*BN*4 bytes twice) over
+// its k-tiles: 4 k-tiles of 128x? tiles move about as many bytes of x and w as that.
+constexpr int kMinSplitKTiles = 4;
+constexpr int kMaxSplits = 8;
+
 struct Plan {
   bool direct = false;
   int co = 1;    // direct: output channels per thread (1, 2, 4 or 8)
   int tile = 0;  // GEMM: index into kTiles
+  int splits = 1;  // GEMM: split-K factor (1: none)
   Engine engine = Engine::simt;
   bool vec_a = false, vec_b = false;  // the shape allows vector loads (alignment checked in run)
 };
@@ -142,6 +171,13 @@ inline Plan make_plan(const Problem& p, const Config& cfg, int sms) {
         break;
       }
   }
+  const int64_t tiles = count_tiles(d, kTiles[plan.tile].bm, kTiles[plan.tile].bn);
+  if (tiles < sms) {
+    const int bk = storage_bytes(cfg.dtype) == 2 ? 32 : 16;
+    const int64_t by_sms = sms / tiles, by_k = max_k_tiles(d, bk) / kMinSplitKTiles;
+    const int64_t s = std::min<int64_t>(std::min(by_sms, by_k), kMaxSplits);
+    plan.splits = s >= 2 ? int(s) : 1;
+  }
   // 16-byte loads: 4 fp32 or 8 fp16/bf16 channels; A needs C_in/g, B needs C_out/g divisible.
   const int v = int(16 / storage_bytes(cfg.dtype));
   plan.vec_a = cfg.layout == Layout::nhwc && d.cig % v == 0;
@@ -152,6 +188,13 @@ inline Plan make_plan(const Problem& p, const Config& cfg, int sms) {
 // What prepare() decides for a problem: the plan of its lowered form.
 inline Plan plan_problem(const Problem& p, const Config& cfg, int sms) {
   return make_plan(lower_problem(p, cfg.layout).p, cfg, sms);
+}
+
+// Floats of the split-K workspace: one fp32 partial of y per split (0 without split-K). The
+// lowered problem has y's element count.
+inline int64_t splitk_workspace_floats(const Plan& plan, const Problem& p) {
+  if (plan.direct || plan.splits <= 1) return 0;
+  return int64_t(plan.splits) * p.y_elems();
 }
 
 // The algo() string, e.g. "tc_bf16 128x128x32 nhwc vecA vecB" or "direct_fp32 co1 r4 nchw".
@@ -171,6 +214,7 @@ inline std::string describe(const Plan& plan, const Config& cfg, bool va, bool v
   s += std::string(" ") + to_string(cfg.layout);
   if (va) s += " vecA";
   if (va && vb) s += " vecB";
+  if (!plan.direct && plan.splits > 1) s += " splitK" + std::to_string(plan.splits);
   if (lowered) s += " (1x1 input as GEMM)";
   return s;
 }

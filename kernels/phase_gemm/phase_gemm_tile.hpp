@@ -189,6 +189,12 @@ struct GemmParams {
   const void* bias;  // null: no bias
   void* y;
   int bias_div, bias_mod;  // bias of output channel co: bias[bias_index(co, div, mod)]
+  // Split-K (Plan::splits > 1): grid z = split; split s sums its share of every tile's k-tiles
+  // and writes the fp32 partial, without bias, to partial + s * y_elems at y's own index; the
+  // reduction kernel then adds the splits in order and the bias (deterministic).
+  int splits = 1;
+  int64_t y_elems = 0;
+  float* partial = nullptr;
 };
 
 // Everything uniform over one block tile.
@@ -652,6 +658,44 @@ TCONV_HD void store_staged(const GemmParams& p, const TileCtx& t, const typename
     load_smem16(cs + C::c_idx(m, u * 8), v);
     store_vec(y + rb + n, v);
   }
+}
+
+// Split-K: this split's fp32 partial sums (no bias) for the rows and columns this thread owns, at
+// y's indices in the split's slice of the workspace. Every split writes its whole tile, also
+// when its share of the k-tiles is empty (zeros), so the reduction reads only written partials.
+template <class C, class Math>
+TCONV_HD void store_partial(const GemmParams& p, const TileCtx& t, const Math& mth, int split) {
+  const ConvDims& d = p.d;
+  float* out = p.partial + int64_t(split) * p.y_elems;
+  const int cstride = C::layout == Layout::nchw ? d.h_out * d.w_out : 1;
+  TCONV_PG_UNROLL
+  for (int ri = 0; ri < Math::ROWS; ++ri) {
+    const int m = t.m0 + mth.row(ri);
+    if (m >= t.M) continue;
+    const Pixel px = decode_pixel(m, t.ph.count, t.pw.count);
+    const int rb = y_offset<C::layout>(d, px.nb, t.g * d.cog, phase_out(t.ph, d.dh, px.qh),
+                                       phase_out(t.pw, d.dw, px.qw));
+    TCONV_PG_UNROLL
+    for (int cj = 0; cj < Math::COLS; ++cj) {
+      const int n = t.n0 + mth.col(cj);
+      if (n < d.cog) out[rb + n * cstride] = mth.acc[ri][cj];
+    }
+  }
+}
+
+// The split-K reduction for output element e (y's index): the splits' partials in split order,
+// then the bias, rounded once, as store_tile rounds acc + bias.
+template <typename T, Layout L>
+TCONV_HD void reduce_splits(const GemmParams& p, int64_t e) {
+  const ConvDims& d = p.d;
+  float s = 0.f;
+  for (int k = 0; k < p.splits; ++k) s += p.partial[int64_t(k) * p.y_elems + e];
+  if (p.bias) {
+    const int co = L == Layout::nchw ? int((e / (int64_t(d.h_out) * d.w_out)) % d.c_out)
+                                     : int(e % d.c_out);
+    s += to_float(static_cast<const T*>(p.bias)[bias_index(co, p.bias_div, p.bias_mod)]);
+  }
+  static_cast<T*>(p.y)[e] = from_float<T>(s);
 }
 
 // ---- Direct path (few channels per group) ------------------------------------------------------

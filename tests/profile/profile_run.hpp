@@ -59,7 +59,10 @@ inline std::string run_impl(const std::string& impl, DType dtype, Layout layout,
   const bool nhwc = a.layout == Layout::nhwc;
   if (a.impl == "phase_gemm") {
     const pg::Plan plan = pg::plan_problem(p, cfg, profile::h200().sms);
-    phase_gemm_launch(nullptr, plan, p, cfg, o.t);
+    ::cpu_cuda::DeviceVec<float> partial;  // split-K's workspace
+    partial.resize(size_t(pg::splitk_workspace_floats(plan, p)));
+    if (!partial.empty()) ::cpu_cuda::name_allocation(partial.data(), "partial");
+    phase_gemm_launch(nullptr, plan, p, cfg, o.t, partial.empty() ? nullptr : partial.data());
     return "plan: " + pg::describe(plan, cfg, plan.vec_a && aligned16(o.t.x),
                                    plan.vec_a && plan.vec_b && aligned16(o.t.x) && aligned16(o.t.w),
                                    pg::lower_problem(p, cfg.layout).lowered);
