@@ -38,6 +38,22 @@ if(CUTLASS_INCLUDE_DIR AND EXISTS "${CUTLASS_INCLUDE_DIR}/cute/tensor.hpp")
     message(STATUS "CUTLASS ${_cutlass_version}: ${CUTLASS_INCLUDE_DIR} (cutlass_dgrad row built)")
     add_library(tconv::cutlass INTERFACE IMPORTED)
     target_include_directories(tconv::cutlass SYSTEM INTERFACE "${CUTLASS_INCLUDE_DIR}")
+    # cutlass/util (packed_stride.hpp, which the 3.x conv collectives include): tools/util/include
+    # in a checkout and in the wheel.
+    foreach(_util "${CUTLASS_INCLUDE_DIR}/../tools/util/include" "${CUTLASS_INCLUDE_DIR}/../../tools/util/include")
+      if(EXISTS "${_util}/cutlass/util/packed_stride.hpp")
+        get_filename_component(_util "${_util}" ABSOLUTE)
+        target_include_directories(tconv::cutlass SYSTEM INTERFACE "${_util}")
+        break()
+      endif()
+    endforeach()
+    # Host C++ that includes CUTLASS 3 / CuTe headers (the phase_sm90 mapping tests) needs
+    # libcu++ (<cuda/std/...>), which CUDA 13 keeps under include/cccl; nvcc adds it itself.
+    foreach(_inc IN LISTS CUDAToolkit_INCLUDE_DIRS)
+      if(EXISTS "${_inc}/cccl/cuda/std/cassert")
+        target_include_directories(tconv::cutlass SYSTEM INTERFACE "$<$<COMPILE_LANGUAGE:CXX>:${_inc}/cccl>")
+      endif()
+    endforeach()
   endif()
 else()
   message(WARNING "CUTLASS headers not found (looked in CUTLASS_DIR='${CUTLASS_DIR}' and the "
