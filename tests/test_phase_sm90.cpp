@@ -332,6 +332,8 @@ TEST(PhaseSm90CanImplement, TmaAlignment) {
   EXPECT_NE(runners[0]->can_implement(plan.launches[0], o).find("16-byte"), std::string::npos);
   o.x = arena;
   EXPECT_EQ(runners[0]->can_implement(plan.launches[0], o), "");
+  // No split-K, no stream-K: the non-persistent schedule needs no CUTLASS workspace.
+  EXPECT_EQ(runners[0]->workspace_bytes(plan.launches[0]), 0u);
 }
 #endif
 

@@ -7,7 +7,9 @@
 // set of CUTLASS parameters per launch (TMA descriptors), then, with more than one launch, both
 // schedules timed (median of kTimedRuns with tconv::GpuTimer): serial on the context's stream, or
 // forked over side streams (one launch each, joined by events), and the faster kept; algo() names
-// it with both times. run (timed): the fills, then the launches.
+// it with both times. run (timed): the fills, then the launches. The packed filters (and
+// gemm_shuffle's tiled bias) are built from prepare's weight and bias, as explicit_gemm builds C:
+// run takes new x and y pointers, not new weights.
 #pragma once
 
 #include <algorithm>
