@@ -105,7 +105,7 @@ class Sm90Rows : public Implementation {
     const size_t total = packed + cutlass_ws;
     if (total > ctx.memory_budget() || !dnn::try_allocate(workspace_, total))
       throw Skipped(name() + ": workspace of " + dnn::mib(total) + " cannot be allocated");
-    dispatch(cfg.dtype, [&](auto tag) {
+    dnn::dispatch_storage(cfg.dtype, [&](auto tag) {
       using T = decltype(tag);
       for (const Pack& pk : plan_.packs) {
         if (pk.from_bias && !t.bias) continue;
@@ -187,13 +187,6 @@ class Sm90Rows : public Implementation {
  private:
   static constexpr int kTimedRuns = 5;
 
-  template <typename F>
-  static void dispatch(DType t, F&& f) {
-    if (t == DType::fp16) return f(__half{});
-    if (t == DType::bf16) return f(__nv_bfloat16{});
-    return f(float{});  // tf32: fp32 storage
-  }
-
   void bind(const Tensors& t) {
     const char* packed = static_cast<const char*>(workspace_.get());
     for (size_t i = 0; i < plan_.launches.size(); ++i) {
@@ -208,7 +201,7 @@ class Sm90Rows : public Implementation {
 
   void enqueue(cudaStream_t main, const Problem& p, const Config& cfg, const Tensors& t) {
     (void)p;
-    dispatch(cfg.dtype, [&](auto tag) {
+    dnn::dispatch_storage(cfg.dtype, [&](auto tag) {
       using T = decltype(tag);
       for (const Fill& f : plan_.fills)
         phase_sm90_kernels::fill_launch<T>(main, f, static_cast<const T*>(t.bias),
