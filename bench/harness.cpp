@@ -69,17 +69,6 @@ class BudgetScope {
 
 }  // namespace
 
-std::string format_bytes(double bytes) {
-  char buf[64];
-  if (bytes >= 1024.0 * 1024 * 1024)
-    std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024 * 1024));
-  else if (bytes >= 1024.0 * 1024)
-    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024));
-  else
-    std::snprintf(buf, sizeof buf, "%.0f B", bytes);
-  return buf;
-}
-
 bool device_lost(std::string* why) {
   if (why) *why = lost_reason();
   return !lost_reason().empty();
@@ -95,6 +84,14 @@ const ReferenceData& ReferenceCache::get(Context& ctx, const Problem& p, DType t
   auto it = entries_.find(s);
   if (it != entries_.end()) return it->second;
 
+  // The reference's inputs and output and the row's decoded output beside them, as double:
+  // checked before any of it is allocated, so that a problem too large for this host is a
+  // skipped row with its sizes, not a std::bad_alloc (or the OOM killer) halfway through.
+  const double host_need =
+      8.0 * (double(p.x_elems()) + double(p.w_elems()) + double(p.bias_elems()) + 2.0 * double(p.y_elems()));
+  if (host_need > double(host_memory_available()))
+    throw Skipped("the fp64 reference and the row's output need " + format_bytes(host_need) +
+                  " of host memory, " + format_bytes(double(host_memory_available())) + " is available");
   ReferenceData ref;
   ref.in = random_inputs(p, seed_, s);
   const double* bias = p.has_bias ? ref.in.bias.data() : nullptr;

@@ -15,6 +15,7 @@
 #include "bench/inputs.hpp"
 #include "bench/operands.hpp"
 #include "bench/tolerance.hpp"
+#include "core/memory.hpp"
 #include "kernels/common/cuda_event.hpp"
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
@@ -131,8 +132,5 @@ RunInfo query_run_info(Context& ctx);
 // Measures the ceilings into info (copy GB/s, SGEMM, TF32 and HGEMM TFLOP/s); a ceiling that
 // cannot be measured (memory, library error) stays NaN and is reported on stderr.
 void measure_ceilings(Context& ctx, RunInfo& info);
-
-// "12.3 GiB"
-std::string format_bytes(double bytes);
 
 }  // namespace tconv

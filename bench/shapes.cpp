@@ -1,12 +1,12 @@
 #include "bench/shapes.hpp"
 
 #include <cctype>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "bench/csv.hpp"
+#include "core/npy.hpp"
 #include "core/types.hpp"
 
 namespace tconv {
@@ -213,11 +213,7 @@ std::vector<Shape> parse_shapes_csv(const std::string& text, const std::string& 
 }
 
 std::vector<Shape> read_shapes_file(const std::string& path, int first_index) {
-  std::ifstream f(path);
-  if (!f) throw Error(path + ": cannot open shapes file");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  auto shapes = parse_shapes_csv(ss.str(), path, first_index);
+  auto shapes = parse_shapes_csv(read_file_text(path, "shapes file"), path, first_index);
   // An empty file is a mistake (a failed extraction, a wrong path), never a run of nothing.
   if (shapes.empty()) throw Error(path + ": no shape in the shapes file (a header line and at least one shape line are needed)");
   return shapes;

@@ -10,6 +10,8 @@
 #include "bench/operands.hpp"
 #include "cli/cli_args.hpp"
 #include "cli/commands.hpp"
+#include "cli/run_problem.hpp"
+#include "core/memory.hpp"
 #include "core/npy.hpp"
 #include "core/problem.hpp"
 #include "core/types.hpp"
@@ -57,106 +59,15 @@ int cmd_list(const std::vector<std::string>& args, std::ostream& out) {
   return 0;
 }
 
-namespace {
-// One axis of --padding: "P" (PyTorch's) or "B:E" (begin:end).
-struct AxisPad {
-  int64_t begin = 0, end = 0;
-  bool begin_end = false;
-};
-AxisPad parse_axis_pad(const std::string& text) {
-  const size_t colon = text.find(':');
-  if (colon == std::string::npos) {
-    const int64_t v = parse_int("padding", text);
-    return {v, v, false};
-  }
-  if (text.find(':', colon + 1) != std::string::npos)
-    throw Error("option --padding: '" + text + "' must be P or B:E (begin:end) per axis");
-  return {parse_int("padding", text.substr(0, colon)), parse_int("padding", text.substr(colon + 1)),
-          true};
-}
-
-std::string rank_text(size_t rank) { return std::to_string(rank) + "-D"; }
-
-// A 1-D option is one value: "3,4" would be a 2-D pair that a 1-D layer cannot mean.
-int64_t one_value(const Args& args, const std::string& name, int64_t fallback) {
-  if (!args.has(name)) return fallback;
-  const std::string v = args.require(name);
-  if (v.find(',') != std::string::npos)
-    throw Error("option --" + name + ": '" + v + "': a 1-D (3-D array) input takes one value");
-  return parse_int(name, v);
-}
-
-// Problem from the tensor shapes and the options; every mismatch is an error naming both sides.
-// 3-D x and w are PyTorch's ConvTranspose1d, run as the 2-D problem with H = 1 and a 1-tall kernel.
-Problem problem_from(const Args& args, const NpyArray& x, const NpyArray& w, const NpyArray* b) {
-  const size_t rank = x.shape.size();
-  if (rank != 3 && rank != 4)
-    throw Error("--input must be 3-D (N, C_in, L) or 4-D (N, C_in, H_in, W_in), got " + rank_text(rank));
-  if (w.shape.size() != rank)
-    throw Error("--input is " + rank_text(rank) + " but --weight is " + rank_text(w.shape.size()) +
-                (rank == 3 ? ": a 1-D input needs a 3-D weight (C_in, C_out/groups, K)"
-                           : ": a 2-D input needs a 4-D weight (C_in, C_out/groups, kH, kW)"));
-  const bool one_d = rank == 3;
-  Problem p;
-  p.n = x.shape[0], p.c_in = x.shape[1];
-  p.h_in = one_d ? 1 : x.shape[2];
-  p.w_in = x.shape[rank - 1];
-  p.groups = args.get_int("groups", 1);
-  if (w.shape[0] != p.c_in)
-    throw Error("--weight has " + std::to_string(w.shape[0]) + " input channels (dim 0) but --input has " +
-                std::to_string(p.c_in));
-  p.c_out = w.shape[1] * p.groups;
-  p.k_h = one_d ? 1 : w.shape[2];
-  p.k_w = w.shape[rank - 1];
-  // --padding: "P" / "P,P" as PyTorch's, or "B:E" / "B:E,B:E" as begin:end per axis.
-  const std::string pad_text = args.get("padding", "0");
-  const size_t comma = pad_text.find(',');
-  if (one_d && comma != std::string::npos)
-    throw Error("option --padding: '" + pad_text + "': a 1-D (3-D array) input takes one value");
-  if (comma != std::string::npos && pad_text.find(',', comma + 1) != std::string::npos)
-    throw Error("option --padding: '" + pad_text + "' must be one value or an h,w pair");
-  const AxisPad pad_h = parse_axis_pad(pad_text.substr(0, comma));
-  const AxisPad pad_w = comma == std::string::npos ? pad_h : parse_axis_pad(pad_text.substr(comma + 1));
-  const bool begin_end = pad_h.begin_end || pad_w.begin_end;
-  if (begin_end && args.has("output-padding"))
-    throw Error("option --output-padding cannot be given with begin:end --padding (the end padding "
-                "already says where the output ends: use E - output_padding)");
-  if (one_d) {
-    p.stride_w = one_value(args, "stride", 1);
-    p.pad_w = pad_w.begin;
-    p.out_pad_w = one_value(args, "output-padding", 0);
-    p.dil_w = one_value(args, "dilation", 1);
-    p.stride_h = 1, p.pad_h = 0, p.out_pad_h = 0, p.dil_h = 1;
-    if (begin_end) p.set_pads_w(pad_w.begin, pad_w.end);
-  } else {
-    std::tie(p.stride_h, p.stride_w) = args.get_pair("stride", {1, 1});
-    p.pad_h = pad_h.begin, p.pad_w = pad_w.begin;
-    std::tie(p.out_pad_h, p.out_pad_w) = args.get_pair("output-padding", {0, 0});
-    std::tie(p.dil_h, p.dil_w) = args.get_pair("dilation", {1, 1});
-    if (begin_end) p.set_pads_h(pad_h.begin, pad_h.end), p.set_pads_w(pad_w.begin, pad_w.end);
-  }
-  if (b) {
-    if (b->shape.size() != 1 || b->shape[0] != p.c_out)
-      throw Error("--bias must be 1-D of length C_out = " + std::to_string(p.c_out));
-    p.has_bias = true;
-  }
-  if (const std::string why = p.validate(); !why.empty()) throw Error("invalid problem: " + why);
-  return p;
-}
-}  // namespace
-
 int cmd_run(const std::vector<std::string>& argv, std::ostream& out) {
-  const Args args(argv,
-                  {"impl", "input", "weight", "bias", "stride", "padding", "output-padding",
-                   "dilation", "groups", "output", "dtype", "layout"},
-                  {});
+  const Args args(argv, run_value_options(), {});
   const std::string output = args.require("output");
   auto impl = create_implementation(args.require("impl"));
   const NpyArray x = read_npy(args.require("input"));
   const NpyArray w = read_npy(args.require("weight"));
   NpyArray b;
   if (args.has("bias")) b = read_npy(args.require("bias"));
-  const Problem p = problem_from(args, x, w, args.has("bias") ? &b : nullptr);
+  const Problem p = problem_from(args, x.shape, w.shape, args.has("bias") ? &b.shape : nullptr);
 
   Config cfg;
   cfg.dtype = parse_dtype(args.get("dtype", impl->backend() == Backend::cpu ? "fp64" : "fp32"));
@@ -166,6 +77,10 @@ int cmd_run(const std::vector<std::string>& argv, std::ostream& out) {
   if (const Support s = impl->can_implement(p, cfg); !s.ok)
     throw Error(impl->name() + " cannot run this problem: " + s.reason);
 
+  // y as double, the .npy bytes written from it and, from a GPU, its download: sized by the
+  // problem (a stride or a kernel can make y far larger than the files), so checked first.
+  require_host_memory(double(p.y_elems()) * (16.0 + (x.is_float64 ? 8.0 : 4.0)),
+                      "the output y (" + std::to_string(p.y_elems()) + " elements)");
   std::vector<double> y(size_t(p.y_elems()));
   const double* bias = p.has_bias ? b.data.data() : nullptr;
   if (impl->backend() == Backend::cpu) {
@@ -174,6 +89,9 @@ int cmd_run(const std::vector<std::string>& argv, std::ostream& out) {
     impl->run(host, p, cfg, t);
   } else {
     Context ctx;
+    if (const size_t need = DeviceOperands::bytes_needed(p, cfg); need > ctx.memory_budget())
+      throw Error("the operands need " + format_bytes(double(need)) + " of device memory, over " +
+                  format_bytes(double(ctx.memory_budget())) + " (80% of the free memory)");
     DeviceOperands ops(p, cfg);
     ops.upload(x.data.data(), w.data.data(), bias);
     ops.poison_y();

@@ -1,10 +1,13 @@
 #include "core/npy.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/memory.hpp"
 #include "core/types.hpp"
 
 namespace tconv {
@@ -66,28 +69,33 @@ int64_t NpyArray::elems() const {
   return e;
 }
 
-NpyArray read_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, "cannot open file");
+NpyArray read_npy(std::istream& f, uint64_t size, const std::string& path) {
+  // Every length below is compared with what the file holds before anything is sized from it:
+  // a header is outside input, and a few bytes must never make us allocate gigabytes.
   char magic[8];
-  if (!f.read(magic, 8)) fail(path, "too short to be an npy file");
+  if (size < 8 || !f.read(magic, 8)) fail(path, "too short to be an npy file");
   if (std::memcmp(magic, "\x93NUMPY", 6) != 0) fail(path, "not an npy file (bad magic)");
   const int major = static_cast<unsigned char>(magic[6]);
-  uint32_t header_len = 0;
+  uint64_t header_len = 0, prefix = 0;
   if (major == 1) {
     unsigned char b[2];
     if (!f.read(reinterpret_cast<char*>(b), 2)) fail(path, "truncated npy header");
     header_len = b[0] | (b[1] << 8);
+    prefix = 10;
   } else if (major == 2 || major == 3) {
     unsigned char b[4];
     if (!f.read(reinterpret_cast<char*>(b), 4)) fail(path, "truncated npy header");
-    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
+    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (uint64_t(b[3]) << 24);
     if (header_len > (1u << 20)) fail(path, "npy header implausibly long");
+    prefix = 12;
   } else {
     fail(path, "unsupported npy format version " + std::to_string(major));
   }
-  std::string header(header_len, '\0');
-  if (!f.read(header.data(), header_len)) fail(path, "truncated npy header");
+  if (size < prefix || header_len > size - prefix)
+    fail(path, "truncated npy header (it says " + std::to_string(header_len) + " bytes, the file holds " +
+                   std::to_string(size < prefix ? 0 : size - prefix) + " after the prefix)");
+  std::string header(size_t(header_len), '\0');
+  if (!f.read(header.data(), std::streamsize(header_len))) fail(path, "truncated npy header");
 
   const std::string descr = dict_value(header, "descr", path);
   const std::string order = dict_value(header, "fortran_order", path);
@@ -104,30 +112,84 @@ NpyArray read_npy(const std::string& path) {
   if (shape_text.size() < 2 || shape_text.front() != '(' || shape_text.back() != ')')
     fail(path, "malformed shape in npy header");
   a.shape = parse_shape(shape_text, path);
-  int64_t count = 1;
+  const uint64_t esize = a.is_float64 ? 8 : 4;
+  const uint64_t data_bytes = size - prefix - header_len;
+  // The element count, without overflow: any count past data_bytes / esize is already wrong.
+  const uint64_t fits = data_bytes / esize;
+  const bool empty = std::find(a.shape.begin(), a.shape.end(), int64_t(0)) != a.shape.end();
+  uint64_t count = empty ? 0 : 1;
+  bool too_many = false;
+  double claimed = empty ? 0 : 1;  // for the message only
   for (int64_t d : a.shape) {
-    if (d != 0 && count > (int64_t(1) << 40) / d) fail(path, "array too large");
-    count *= d;
+    if (empty) break;
+    claimed *= double(d);
+    if (too_many || count > fits / uint64_t(d)) too_many = true;
+    else count *= uint64_t(d);
   }
-  const size_t esize = a.is_float64 ? 8 : 4;
-  std::vector<char> raw(size_t(count) * esize);
-  if (count > 0 && !f.read(raw.data(), std::streamsize(raw.size())))
-    fail(path, "data shorter than the shape in the header says");
-  f.peek();
-  if (!f.eof()) fail(path, "trailing bytes after the array data");
+  if (too_many || count * esize != data_bytes) {
+    char need[64];
+    std::snprintf(need, sizeof need, "%.0f", claimed * double(esize));
+    fail(path, "the header's shape " + shape_text + " needs " + need + " bytes of " +
+                   (a.is_float64 ? "float64" : "float32") + " data, the file holds " +
+                   std::to_string(data_bytes) + (too_many || count * esize > data_bytes
+                                                      ? " (data shorter than the shape says)"
+                                                      : " (trailing bytes after the array data)"));
+  }
+  // The data is held as double: twice a float32 file's bytes.
+  require_host_memory(double(count) * 8.0, path + ": the array " + shape_text);
   a.data.resize(size_t(count));
-  for (int64_t i = 0; i < count; ++i) {
-    if (a.is_float64) {
-      double v;
-      std::memcpy(&v, raw.data() + i * 8, 8);
-      a.data[i] = v;
-    } else {
-      float v;
-      std::memcpy(&v, raw.data() + i * 4, 4);
-      a.data[i] = v;
+  // In chunks: no second copy of the file's bytes.
+  constexpr uint64_t kChunk = 1 << 16;
+  std::vector<char> raw(size_t(std::min<uint64_t>(count, kChunk) * esize));
+  for (uint64_t done = 0; done < count;) {
+    const uint64_t n = std::min(kChunk, count - done);
+    if (!f.read(raw.data(), std::streamsize(n * esize)))
+      fail(path, "data shorter than the shape in the header says (read error)");
+    for (uint64_t i = 0; i < n; ++i) {
+      if (a.is_float64) {
+        double v;
+        std::memcpy(&v, raw.data() + i * 8, 8);
+        a.data[done + i] = v;
+      } else {
+        float v;
+        std::memcpy(&v, raw.data() + i * 4, 4);
+        a.data[done + i] = v;
+      }
     }
+    done += n;
   }
   return a;
+}
+
+NpyArray read_npy_bytes(const std::string& bytes, const std::string& name) {
+  std::istringstream in(bytes);
+  return read_npy(in, bytes.size(), name);
+}
+
+NpyArray read_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(path, "cannot open file");
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) fail(path, "not a regular file (" + ec.message() + ")");
+  return read_npy(f, uint64_t(size), path);
+}
+
+std::string read_file_text(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) fail(path, "cannot open " + what + " (no such file)");
+  if (!std::filesystem::is_regular_file(status)) fail(path, what + " is not a regular file");
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) fail(path, "cannot read " + what + " (" + ec.message() + ")");
+  require_host_memory(double(size), path + ": " + what);
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(path, "cannot open " + what);
+  std::string text(size_t(size), '\0');
+  f.read(text.data(), std::streamsize(size));
+  // A file that shrank while being read.
+  text.resize(size_t(f.gcount()));
+  return text;
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {

@@ -44,7 +44,7 @@ fi
 #    ONNX tests' semantics, which report skipped without it): its own step, allowed to fail.
 if ! python3 -c "import numpy, pandas, matplotlib, pytest, onnx" >/dev/null 2>&1; then
   echo "bootstrap.sh: installing scripts/requirements.txt"
-  grep -v '^onnxruntime' scripts/requirements.txt \
+  grep -Ev '^(onnxruntime|atheris)' scripts/requirements.txt \
     | python3 -m pip install -q --disable-pip-version-check -r /dev/stdin
 fi
 if ! python3 -c "import onnxruntime" >/dev/null 2>&1; then

@@ -69,6 +69,7 @@ one line on stderr and exit status 1, and no output file is written.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -130,6 +131,12 @@ def resolve_pads(in_sizes, kernel, strides, dilations, output_padding, pads, out
     return begin, end, out
 
 
+def _int_list(v) -> bool:
+    """An attribute that must be INTS: a list of Python ints (get_attribute_value gives floats,
+    strings, tensors or None for attributes of another type, whatever their name)."""
+    return isinstance(v, (list, tuple)) and all(isinstance(e, int) for e in v)
+
+
 def to_problem(x_shape, w_shape, attrs, has_bias):
     """The problem dict (PROBLEM_FIELDS + bias) of a ConvTranspose node with input shape x_shape
     (N, C, spatial...) and weight shape w_shape (C, M/group, k...), attrs as read from the node
@@ -142,7 +149,9 @@ def to_problem(x_shape, w_shape, attrs, has_bias):
     if len(w_shape) != nd + 2:
         raise Skip(f"weight of rank {len(w_shape)} for a {nd}-D input")
     n, c = x_shape[0], x_shape[1]
-    group = int(attrs.get("group", 1))
+    group = attrs.get("group", 1)
+    if not isinstance(group, int):
+        raise Skip(f"group = {group!r} is not an integer")
     if group < 1:
         raise Skip(f"group = {group}")
     if w_shape[0] != c:
@@ -151,6 +160,8 @@ def to_problem(x_shape, w_shape, attrs, has_bias):
         raise Skip(f"{c} input channels not divisible by group = {group}")
     kernel = list(w_shape[2:])
     ks = attrs.get("kernel_shape")
+    if ks is not None and not _int_list(ks):
+        raise Skip(f"kernel_shape = {ks!r} is not a list of integers")
     if ks is not None and list(ks) != kernel:
         raise Skip(f"kernel_shape {list(ks)} differs from the weight's {kernel}")
 
@@ -158,6 +169,8 @@ def to_problem(x_shape, w_shape, attrs, has_bias):
         v = attrs.get(name)
         if v is None:
             return [default] * nd
+        if not _int_list(v):
+            raise Skip(f"{name} = {v!r} is not a list of integers")
         v = list(v)
         if len(v) != nd:
             raise Skip(f"{name} = {v} has {len(v)} values for {nd} spatial axes")
@@ -167,11 +180,15 @@ def to_problem(x_shape, w_shape, attrs, has_bias):
     dilations = vec("dilations", 1)
     output_padding = vec("output_padding", 0)
     pads = attrs.get("pads")
+    if pads is not None and not _int_list(pads):
+        raise Skip(f"pads = {pads!r} is not a list of integers")
     pads = [0] * (2 * nd) if pads is None else list(pads)
     if len(pads) != 2 * nd:
         raise Skip(f"pads = {pads} has {len(pads)} values for {nd} spatial axes")
     output_shape = attrs.get("output_shape")
     if output_shape is not None:
+        if not _int_list(output_shape):
+            raise Skip(f"output_shape = {output_shape!r} is not a list of integers")
         output_shape = list(output_shape)
         if len(output_shape) == nd + 2:  # some exporters include N and C
             output_shape = output_shape[2:]
@@ -183,6 +200,8 @@ def to_problem(x_shape, w_shape, attrs, has_bias):
         if any(e < lo for e in v):
             raise Skip(f"{name} = {v}: values must be >= {lo}")
     auto_pad = attrs.get("auto_pad", "NOTSET") or "NOTSET"
+    if not isinstance(auto_pad, str):
+        raise Skip(f"auto_pad = {auto_pad!r} is not a string")
     if auto_pad == "NOTSET" and output_shape is None and any(e < 0 for e in pads):
         raise Skip(f"negative pads {pads}")
     in_sizes = list(x_shape[2:])
@@ -255,22 +274,87 @@ def import_onnx():
 
 
 def load_model(path):
+    """The model of an .onnx file (its external data is not read here): the file must be a
+    regular file that fits in memory (protobuf holds it several times over while parsing)."""
+    import_onnx()
+    tr.check_input_file(path, "ONNX model", 4)
+    with open(path, "rb") as f:
+        data = f.read()
+    return parse_model(data, path)
+
+
+def parse_model(data: bytes, source: str):
+    """The ModelProto of `data` (what an .onnx file holds); UserError naming `source` for anything
+    that is not a model with graph nodes. The fuzz target of fuzz/python/ calls this."""
     onnx = import_onnx()
-    if not os.path.exists(path):
-        raise tr.UserError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise tr.UserError(f"{path}: is a directory, not an ONNX model")
     try:
         # External data (weights in other files, any model over 2 GB) is read only for
         # --dump-tensors: shapes come from the tensors' dims, and a ModelProto that carried
         # more than 2 GB could not go through shape inference.
-        model = onnx.load(path, load_external_data=False)
+        model = onnx.load_model_from_string(data)
     except Exception as e:  # protobuf's DecodeError and friends
         msg = " ".join(str(e).split()) or type(e).__name__
-        raise tr.UserError(f"{path}: not a readable ONNX model: {msg}") from None
+        raise tr.UserError(f"{source}: not a readable ONNX model: {msg}") from None
     if not model.HasField("graph") or len(model.graph.node) == 0:
-        raise tr.UserError(f"{path}: not a readable ONNX model (no graph nodes)")
+        raise tr.UserError(f"{source}: not a readable ONNX model (no graph nodes)")
     return model
+
+
+def tensor_array(t, base_dir, what):
+    """numpy_helper.to_array(t), after the tensor's dims have been compared with the bytes it
+    actually carries (its raw_data, its typed field, or its external file) and with the host's
+    memory: a TensorProto's dims are outside input and must not size memory by themselves."""
+    import onnx
+    from onnx import numpy_helper
+
+    dims = [int(d) for d in t.dims]
+    if any(d < 0 for d in dims):
+        raise tr.UserError(f"{what}: negative dimension in {dims}")
+    count = math.prod(dims)
+    try:
+        itemsize = onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+        field = onnx.helper.tensor_dtype_to_field(t.data_type)
+    except Exception:  # an unknown or undefined data_type
+        raise tr.UserError(f"{what}: unsupported tensor data type {t.data_type}") from None
+    # Strings, and the sub-byte types whose raw_data packs two elements a byte.
+    packed = {getattr(onnx.TensorProto, n, -1) for n in ("INT4", "UINT4", "FLOAT4E2M1", "INT2",
+                                                          "UINT2")}
+    if t.data_type == onnx.TensorProto.STRING or t.data_type in packed or itemsize == 0:
+        raise tr.UserError(f"{what}: not a numeric tensor (data type {t.data_type})")
+    need = count * itemsize
+    if t.data_location == onnx.TensorProto.EXTERNAL:
+        info = {e.key: e.value for e in t.external_data}
+        loc = info.get("location", "")
+        full = os.path.normpath(os.path.join(base_dir, loc))
+        if not loc or os.path.isabs(loc) or not full.startswith(os.path.normpath(base_dir) + os.sep):
+            raise tr.UserError(f"{what}: external data location '{loc}' is not a file beside the "
+                               f"model")
+        try:
+            offset = int(info.get("offset", "0") or 0)
+            length = int(info["length"]) if info.get("length") else None
+        except ValueError:
+            raise tr.UserError(f"{what}: malformed external data offset/length") from None
+        size = tr.check_input_file(full, "external data file")
+        have = size - offset if length is None else length
+        if offset < 0 or offset > size or (length is not None and offset + length > size):
+            raise tr.UserError(f"{what}: external data offset {offset} and length {length} lie "
+                               f"outside {full} ({size} bytes)")
+    elif t.HasField("raw_data"):
+        have = len(t.raw_data)
+    else:
+        # Typed fields hold one entry per element (complex types two); fp16/bf16 and the small
+        # integer types ride in int32_data.
+        per = 2 if t.data_type in (onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128) else 1
+        have = len(getattr(t, field)) * itemsize // per
+    if have != need:
+        raise tr.UserError(f"{what}: dims {dims} need {need} bytes of data, the tensor holds "
+                           f"{have}")
+    # The array, then its float64/float32 copy for the .npy file.
+    tr.require_host_memory(need + count * 8, what)
+    try:
+        return numpy_helper.to_array(t, base_dir)
+    except Exception as e:  # onnx's own checks of what it reads
+        raise tr.UserError(f"{what}: unreadable tensor ({' '.join(str(e).split())})") from None
 
 
 def _set_dims(model, batch, dims):
@@ -379,7 +463,7 @@ def extract(model, batch=1, dims=None, warn=None, base_dir=""):
         warn(f"shape inference failed ({' '.join(str(e).split())}); only the shapes the "
              f"model itself records are used")
     shapes = _shapes_by_name(m)
-    consts, numpy_helper = _constants(m)
+    consts, _ = _constants(m)
 
     nodes, skipped = [], []
     index = 0
@@ -408,7 +492,8 @@ def extract(model, batch=1, dims=None, warn=None, base_dir=""):
             if node.input[1] in consts:
                 w_t = consts[node.input[1]]
                 w = [int(d) for d in w_t.dims]
-                w_get = (lambda t: lambda: numpy_helper.to_array(t, base_dir))(w_t)
+                w_get = (lambda t, what: lambda: tensor_array(t, base_dir, what))(
+                    w_t, f"node '{name}': weight '{node.input[1]}'")
             else:
                 w = shapes.get(node.input[1])
                 if w is None or any(not isinstance(d, int) for d in w):
@@ -417,8 +502,8 @@ def extract(model, batch=1, dims=None, warn=None, base_dir=""):
             p = to_problem(x, w, _attrs(node), has_bias)
             b_get = None
             if has_bias and node.input[2] in consts:
-                b_get = (lambda t: lambda: numpy_helper.to_array(t, base_dir))(
-                    consts[node.input[2]])
+                b_get = (lambda t, what: lambda: tensor_array(t, base_dir, what))(
+                    consts[node.input[2]], f"node '{name}': bias '{node.input[2]}'")
             nodes.append((name, p, w_get, b_get))
         except Skip as e:
             skipped.append((name, str(e)))

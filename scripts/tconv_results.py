@@ -91,6 +91,68 @@ def run_cli(main, argv=None) -> int:
         return 130
 
 
+def host_memory_available() -> int:
+    """Bytes this process may still allocate, as core/memory.cpp counts them: MemAvailable of
+    /proc/meminfo and what the cgroup's memory.max leaves, capped by TCONV_HOST_MEMORY_BYTES when
+    that is set. A very large number where neither can be read."""
+    avail = 1 << 62
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as f:
+            mx = f.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="ascii") as f:
+            cur = int(f.read().strip())
+        if mx.isdigit():
+            avail = min(avail, max(0, int(mx) - cur))
+    except (OSError, ValueError):
+        pass
+    cap = os.environ.get("TCONV_HOST_MEMORY_BYTES", "")
+    if cap:
+        if not cap.isdigit() or int(cap) == 0:
+            raise UserError(f"TCONV_HOST_MEMORY_BYTES='{cap}': expected a positive integer")
+        avail = min(avail, int(cap))
+    return avail
+
+
+def format_bytes(n: float) -> str:
+    """"12.3 GiB", as the bench writes sizes."""
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.2f} GiB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MiB"
+    return f"{n:.0f} B"
+
+
+def require_host_memory(nbytes: float, what: str) -> None:
+    """UserError('<what> needs N of host memory, M is available') when nbytes will not fit: checked
+    before a reader sizes anything from its input."""
+    avail = host_memory_available()
+    if nbytes > avail:
+        raise UserError(f"{what} needs {format_bytes(nbytes)} of host memory, "
+                        f"{format_bytes(avail)} is available")
+
+
+def check_input_file(path: str, what: str, factor: float = 1.0) -> int:
+    """A file the user names must exist, be a regular file (not a FIFO or a device, which could be
+    read without end) and fit in memory `factor` times over. Returns its size."""
+    if not os.path.exists(path):
+        raise UserError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise UserError(f"{path}: is a directory, not a {what}")
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: {what} is not a regular file")
+    size = os.path.getsize(path)
+    require_host_memory(size * factor, f"{path}: {what}")
+    return size
+
+
 def parse_bool(text) -> bool:
     """Bias flags as the bench and users write them: 1/0, true/false, yes/no (empty = false)."""
     s = str(text).strip().lower()
@@ -376,12 +438,13 @@ def parse_shapes_file_text(text: str, source: str):
 
 
 def read_shapes_file(path: str):
-    if not os.path.exists(path):
-        raise UserError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise UserError(f"{path}: is a directory, not a shapes file")
-    with open(path, encoding="utf-8") as f:
-        return parse_shapes_file_text(f.read(), path)
+    check_input_file(path, "shapes file", 4)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    return parse_shapes_file_text(text, path)
 
 
 def problem_key(p, bias) -> tuple:
@@ -457,10 +520,10 @@ def read_csv_checked(path: str, required):
     on a missing file, missing columns or no rows."""
     import pandas as pd
 
-    if not os.path.exists(path):
-        raise UserError(f"{path}: no such file")
     if os.path.isdir(path):
         return load_results([path], required)
+    # pandas holds a text frame of several times the file's bytes.
+    check_input_file(path, "results CSV", 8)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
@@ -479,6 +542,16 @@ def read_csv_checked(path: str, required):
             df[c] = pd.to_numeric(df[c].str.strip(), errors="coerce")
         else:
             df[c] = df[c].astype(str).str.strip()
+    # The problem's fields are integers wherever given: a row with "inf" or "2.5" there describes
+    # no problem, and every formula downstream would take it (int(inf) raises, int(2.5) lies).
+    for c in PROBLEM_FIELDS:
+        if c not in df.columns:
+            continue
+        col = df[c]
+        bad = col.notna() & ~(col.abs() < 2**53) | (col.notna() & (col != col.round()))
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise UserError(f"{path}: row {i + 2}: {c} = '{col.iloc[i]}' is not an integer")
     return df
 
 

@@ -3,7 +3,8 @@
 # scripts' pytest suite; Chromium for the report.html test is installed first; the CPU-runtime
 # tests once, under memcheck where it is built), then builds the host code again with
 # AddressSanitizer and UndefinedBehaviorSanitizer and runs the CPU tests under them (the longest
-# ones another pass covers are named below). GPU tests report "skipped" where there is no GPU.
+# ones another pass covers are named below). Between the two, scripts/fuzz.sh runs every fuzz
+# target. GPU tests report "skipped" where there is no GPU.
 #   TCONV_SANITIZERS=0   skip the sanitizer build (e.g. on a laptop, for a quick run)
 #   SANITIZE_BUILD_DIR   its build folder (default build-asan)
 set -euo pipefail
@@ -28,6 +29,11 @@ if grep -Eq 'Test +#[0-9]+: mem\.' <<<"$listing"; then
   main_exclude=(-E '^(Dtypes/)?CpuRun')
 fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${main_exclude[@]}"
+
+# Every fuzz target for a bounded time (FUZZ_SECONDS each, default 30), with AddressSanitizer and
+# UndefinedBehaviorSanitizer and a memory limit; its seeds and saved findings also ran above, in
+# the FuzzRegressions tests (docs/fuzzing.md).
+scripts/fuzz.sh
 
 if [ "${TCONV_SANITIZERS:-1}" != 0 ]; then
   san_dir=${SANITIZE_BUILD_DIR:-build-asan}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a bounded time (scripts/test.sh calls it; docs/fuzzing.md):
+#   - the libFuzzer targets of fuzz/ (C++ readers: .npy, --shape, shapes files, the results CSV of
+#     --resume, both programs' arguments), built with clang, AddressSanitizer and
+#     UndefinedBehaviorSanitizer, each first on its seeds and saved findings, then fuzzed;
+#   - the atheris targets of fuzz/python/ (shapes_from_onnx.py's model reading, the scripts'
+#     results-CSV and shapes-file readers).
+# A crash, a sanitizer report, a leak, an uncaught exception, a time-out or an allocation past the
+# limit fails the target; the input is left under $FUZZ_BUILD_DIR/artifacts. Where clang with
+# libFuzzer (or atheris) cannot be installed, its targets report skipped, never passed.
+#   FUZZ_SECONDS     fuzzing time per target (default 30)
+#   FUZZ_BUILD_DIR   build folder (default build-fuzz)
+#   FUZZ_TARGETS     space-separated subset of the target names (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+seconds=${FUZZ_SECONDS:-30}
+bdir=${FUZZ_BUILD_DIR:-build-fuzz}
+mkdir -p "$bdir"
+bdir=$(cd "$bdir" && pwd)
+need() { command -v "$1" >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif need sudo; then sudo "$@"; else return 1; fi; }
+wanted() { [ -z "${FUZZ_TARGETS:-}" ] || [[ " $FUZZ_TARGETS " == *" $1 "* ]]; }
+passed=0 failed=0 skipped=0
+failures=()
+
+# Limits: libFuzzer stops a target whose process passes 2 GiB resident or whose single malloc
+# passes 256 MiB (no seed or finding is larger than a few kB, so no reader has a reason to ask
+# for more), or whose one input takes 10 s.
+limits=(-rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10)
+
+# ---- C++: clang + libFuzzer --------------------------------------------------------------------
+has_libfuzzer() {
+  need clang++ && echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' \
+    | clang++ -x c++ -fsanitize=fuzzer,address,undefined -o "$bdir/probe" - >/dev/null 2>&1
+}
+if ! has_libfuzzer && need apt-get; then
+  echo "fuzz.sh: installing clang and its runtime (libFuzzer)"
+  { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-dev >/dev/null 2>&1 \
+    || { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-dev >/dev/null; }; } \
+    || echo "fuzz.sh: clang did not install" >&2
+fi
+cxx_targets=()
+for d in fuzz/corpus/*/; do cxx_targets+=("$(basename "$d")"); done
+if has_libfuzzer; then
+  cmake -S fuzz -B "$bdir/cxx" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$bdir/cxx" -j "$(nproc)" >"$bdir/cxx-build.log" 2>&1 \
+    || { cat "$bdir/cxx-build.log" >&2; echo "fuzz.sh: the fuzz targets did not build" >&2; exit 1; }
+  run_cxx() {  # target -> exit status; log in $bdir/logs/T.log
+    local t=$1 work="$bdir/work/$t" art="$bdir/artifacts/$t"
+    rm -rf "$work" && mkdir -p "$work" "$art" "$bdir/logs"
+    local inputs=(fuzz/corpus/"$t"/*)
+    [ -d "fuzz/regressions/$t" ] && inputs+=($(find "fuzz/regressions/$t" -type f | sort))
+    {
+      # Every seed and saved finding once, then fuzzing from the seeds (new inputs go to $work,
+      # never into the repository).
+      "$bdir/cxx/fuzz_$t" "${limits[@]}" -artifact_prefix="$art/" "${inputs[@]}" &&
+        "$bdir/cxx/fuzz_$t" "${limits[@]}" -max_total_time="$seconds" -print_final_stats=1 \
+          -artifact_prefix="$art/" "$work" "fuzz/corpus/$t"
+    } >"$bdir/logs/$t.log" 2>&1
+  }
+  # Two at a time (CI has two cores).
+  pending=()
+  for t in "${cxx_targets[@]}"; do wanted "$t" && pending+=("$t"); done
+  i=0
+  while [ $i -lt ${#pending[@]} ]; do
+    pids=() names=()
+    for _ in 1 2; do
+      [ $i -lt ${#pending[@]} ] || break
+      run_cxx "${pending[$i]}" & pids+=($!); names+=("${pending[$i]}"); i=$((i + 1))
+    done
+    for k in "${!pids[@]}"; do
+      t=${names[$k]}
+      if wait "${pids[$k]}"; then
+        runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$bdir/logs/$t.log" | grep -o '[0-9]*$' || echo "?")
+        echo "fuzz: $t passed ($runs inputs in ${seconds} s, ASan+UBSan)"
+        passed=$((passed + 1))
+      else
+        echo "fuzz: $t FAILED (log: $bdir/logs/$t.log, input: $bdir/artifacts/$t/)"
+        grep -E 'ERROR|SUMMARY|contract broken|runtime error|uncaught|out-of-memory|malloc' "$bdir/logs/$t.log" | head -5 | sed 's/^/    /'
+        failed=$((failed + 1)); failures+=("$t")
+      fi
+    done
+  done
+else
+  for t in "${cxx_targets[@]}"; do
+    wanted "$t" || continue
+    echo "fuzz: $t skipped (no clang with libFuzzer here)"
+    skipped=$((skipped + 1))
+  done
+fi
+
+# ---- Python: atheris ---------------------------------------------------------------------------
+py_targets=()
+for f in fuzz/python/fuzz_*.py; do py_targets+=("$(basename "$f" .py)"); done
+if ! python3 -c "import atheris" >/dev/null 2>&1; then
+  echo "fuzz.sh: installing atheris"
+  python3 -m pip install -q --disable-pip-version-check "$(grep '^atheris' scripts/requirements.txt)" >/dev/null 2>&1 \
+    || echo "fuzz.sh: atheris did not install" >&2
+fi
+if python3 -c "import atheris" >/dev/null 2>&1; then
+  for t in "${py_targets[@]}"; do
+    name=${t#fuzz_}
+    wanted "$name" || continue
+    work="$bdir/work/py_$name" art="$bdir/artifacts/py_$name"
+    rm -rf "$work" && mkdir -p "$work" "$art" "$bdir/logs"
+    if python3 "fuzz/python/$t.py" "${limits[@]}" -max_total_time="$seconds" -artifact_prefix="$art/" \
+         "$work" "fuzz/python/corpus/$name" >"$bdir/logs/py_$name.log" 2>&1; then
+      runs=$(grep -o 'Done [0-9]* runs' "$bdir/logs/py_$name.log" | grep -o '[0-9]*' || echo "?")
+      echo "fuzz: python/$name passed ($runs inputs in ${seconds} s, atheris)"
+      passed=$((passed + 1))
+    else
+      echo "fuzz: python/$name FAILED (log: $bdir/logs/py_$name.log, input: $art/)"
+      grep -E 'Uncaught|Error|ERROR|SUMMARY' "$bdir/logs/py_$name.log" | head -5 | sed 's/^/    /'
+      failed=$((failed + 1)); failures+=("python/$name")
+    fi
+  done
+else
+  for t in "${py_targets[@]}"; do
+    wanted "${t#fuzz_}" || continue
+    echo "fuzz: python/${t#fuzz_} skipped (atheris is not installed)"
+    skipped=$((skipped + 1))
+  done
+fi
+
+echo "fuzz: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] || { echo "fuzz.sh: failed: ${failures[*]}" >&2; exit 1; }
