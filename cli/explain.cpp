@@ -18,12 +18,22 @@
 namespace tconv::cli {
 namespace {
 
+// Matrices up to this many rows and columns are printed whole; larger ones (a --size near its
+// limit makes C and C*C^T 4096 wide) as their top-left corner, so that the output stays readable
+// and bounded (--dump-c writes C in full).
+constexpr int64_t kPrintWhole = 64, kPrintCorner = 16;
+
 void print_matrix(std::ostream& out, const std::string& title, const double* m, int64_t rows,
                   int64_t cols, int width = 5) {
   out << title << " (" << rows << "x" << cols << ")\n";
-  for (int64_t r = 0; r < rows; ++r) {
+  const bool corner = rows > kPrintWhole || cols > kPrintWhole;
+  const int64_t show_r = corner ? std::min(rows, kPrintCorner) : rows;
+  const int64_t show_c = corner ? std::min(cols, kPrintCorner) : cols;
+  if (corner)
+    out << "  (the top-left " << show_r << "x" << show_c << " corner; --dump-c writes C in full)\n";
+  for (int64_t r = 0; r < show_r; ++r) {
     out << "  ";
-    for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t c = 0; c < show_c; ++c) {
       const double v = m[r * cols + c];
       const double rv = std::round(v);
       if (std::fabs(v - rv) < 1e-9)
@@ -59,6 +69,10 @@ int cmd_explain(const std::vector<std::string>& argv, std::ostream& out) {
     throw Error("--size must be between 1 and 64 per dimension (explain prints every entry of C)");
   if (s_h < 1 || s_w < 1 || d_h < 1 || d_w < 1 || k_h < 1 || k_w < 1 || p_h < 0 || p_w < 0)
     throw Error("--kernel, --stride and --dilation must be >= 1 and --padding >= 0");
+  // The sizes above bound what any larger value could mean here, and keep the arithmetic below
+  // far from overflow.
+  if (std::max({s_h, s_w, d_h, d_w, k_h, k_w, p_h, p_w}) > 64)
+    throw Error("--kernel, --stride, --dilation and --padding must be at most 64 (as --size)");
 
   // The forward conv's output size; the transposed conv takes that back to size_h x size_w, with
   // output_padding absorbing the rows a strided forward conv drops.
@@ -148,13 +162,17 @@ int cmd_explain(const std::vector<std::string>& argv, std::ostream& out) {
       << (diff < 1e-9 ? "  (they agree)\n\n" : "  (THEY DISAGREE: a bug)\n\n");
 
   // C * C^T: rows x rows. Not the identity: the transposed convolution is not an inverse.
+  // Column by column over C's nonzeros (at most kH*kW a column): the dense triple loop took
+  // rows^2 * cols steps, minutes at --size 64.
   std::vector<double> cct(size_t(rows * rows), 0.0);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < rows; ++j) {
-      double acc = 0.0;
-      for (int64_t k = 0; k < cols; ++k) acc += c[size_t(i * cols + k)] * c[size_t(j * cols + k)];
-      cct[size_t(i * rows + j)] = acc;
-    }
+  std::vector<int64_t> nz;
+  for (int64_t k = 0; k < cols; ++k) {
+    nz.clear();
+    for (int64_t i = 0; i < rows; ++i)
+      if (c[size_t(i * cols + k)] != 0.0) nz.push_back(i);
+    for (int64_t i : nz)
+      for (int64_t j : nz) cct[size_t(i * rows + j)] += c[size_t(i * cols + k)] * c[size_t(j * cols + k)];
+  }
   double frob = 0.0;
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < rows; ++j) {

@@ -47,7 +47,8 @@ if has_libfuzzer; then
   cmake --build "$bdir/cxx" -j "$(nproc)" >"$bdir/cxx-build.log" 2>&1 \
     || { cat "$bdir/cxx-build.log" >&2; echo "fuzz.sh: the fuzz targets did not build" >&2; exit 1; }
   run_cxx() {  # target -> exit status; log in $bdir/logs/T.log
-    local t=$1 work="$bdir/work/$t" art="$bdir/artifacts/$t"
+    local t=$1
+    local work="$bdir/work/$t" art="$bdir/artifacts/$t"
     rm -rf "$work" && mkdir -p "$work" "$art" "$bdir/logs"
     local inputs=(fuzz/corpus/"$t"/*)
     [ -d "fuzz/regressions/$t" ] && inputs+=($(find "fuzz/regressions/$t" -type f | sort))

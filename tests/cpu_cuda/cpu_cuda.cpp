@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #include <random>
 #include <stdexcept>
@@ -56,6 +57,15 @@ struct Fiber {
   void* fake_stack = nullptr;
 };
 
+Schedule initial_schedule() {
+  const char* v = std::getenv("TCONV_CPU_SCHEDULE");
+  if (!v || !*v) return Schedule::random;
+  for (Schedule s : {Schedule::random, Schedule::warp_ahead, Schedule::reverse_warps})
+    if (std::strcmp(v, to_string(s)) == 0) return s;
+  std::fprintf(stderr, "cpu_cuda: TCONV_CPU_SCHEDULE='%s': expected random, warp_ahead or reverse_warps\n", v);
+  std::exit(2);
+}
+
 struct Scheduler {
   std::vector<Fiber> fibers;
   ucontext_t main_ctx;
@@ -69,6 +79,7 @@ struct Scheduler {
   std::vector<int> warp_live, warp_arrived;
   std::vector<unsigned char> warp_scratch;  // kWarpScratchBytes per warp, one range
   std::mt19937_64 rng{1};
+  Schedule schedule = initial_schedule();
   std::string failure;
   LaunchRecord record;
 };
@@ -130,8 +141,10 @@ void release_ready(int warp) {
         s.runnable.push_back(int(i));
       }
     s.block_arrived = 0;
+    prof::block_barrier();
   }
   if (warp >= 0 && s.warp_arrived[warp] > 0 && s.warp_arrived[warp] == s.warp_live[warp]) {
+    prof::warp_barrier(warp);
     for (size_t i = 0; i < s.fibers.size(); ++i)
       if (s.fibers[i].wait == Wait::warp && warp_of(s.fibers[i]) == warp) {
         s.fibers[i].wait = Wait::none;
@@ -139,6 +152,25 @@ void release_ready(int warp) {
       }
     s.warp_arrived[warp] = 0;
   }
+}
+
+// The index in s.runnable of the fiber to run next, by the schedule (cpu_cuda.hpp).
+size_t next_pick() {
+  Scheduler& s = sched();
+  const size_t n = s.runnable.size();
+  if (s.schedule == Schedule::random) return std::uniform_int_distribution<size_t>(0, n - 1)(s.rng);
+  const bool ahead = s.schedule == Schedule::warp_ahead;
+  int best = -1;
+  size_t count = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const int w = warp_of(s.fibers[size_t(s.runnable[k])]);
+    if (best < 0 || (ahead ? w < best : w > best)) best = w, count = 0;
+    if (w == best) ++count;
+  }
+  size_t nth = std::uniform_int_distribution<size_t>(0, count - 1)(s.rng);
+  for (size_t k = 0; k < n; ++k)
+    if (warp_of(s.fibers[size_t(s.runnable[k])]) == best && nth-- == 0) return k;
+  return 0;  // not reached
 }
 
 void run_block(size_t nthreads) {
@@ -165,7 +197,7 @@ void run_block(size_t nthreads) {
     s.runnable.push_back(int(i));
   }
   while (!s.runnable.empty()) {
-    const size_t pick = std::uniform_int_distribution<size_t>(0, s.runnable.size() - 1)(s.rng);
+    const size_t pick = next_pick();
     const int i = s.runnable[pick];
     s.runnable[pick] = s.runnable.back();
     s.runnable.pop_back();
@@ -189,6 +221,15 @@ void run_block(size_t nthreads) {
 const LaunchRecord& last_launch() { return sched().record; }
 void reset_launch_count() { sched().record.launches = 0; }
 void set_seed(uint64_t seed) { sched().rng.seed(seed); }
+void set_schedule(Schedule s) { sched().schedule = s; }
+Schedule schedule() { return sched().schedule; }
+const char* to_string(Schedule s) {
+  switch (s) {
+    case Schedule::warp_ahead: return "warp_ahead";
+    case Schedule::reverse_warps: return "reverse_warps";
+    default: return "random";
+  }
+}
 
 void fail(const std::string& what) {
   Scheduler& s = sched();

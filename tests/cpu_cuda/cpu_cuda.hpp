@@ -10,7 +10,8 @@
 //                   section; GCC keeps template kernels' arrays in .bss, and the profiler
 //                   (profiler.hpp) poisons those, found through the symbol table
 //   __syncthreads() a real barrier; between barriers the block's threads run in a seeded random
-//                   order, so a missing barrier lets a thread read a half-written tile
+//                   order (or warp by warp: set_schedule below), so a missing barrier lets a
+//                   thread read a half-written tile
 //   __syncwarp()/warp_sync()  the same among the 32 lanes of a warp (the mma model's exchange)
 //   mma.sync        a warp-collective model from the PTX fragment tables (mma_sync.hpp): lanes
 //                   exchange registers through per-warp scratch between two warp barriers
@@ -91,6 +92,20 @@ void reset_launch_count();
 
 // The seed of the random thread order; each launch draws from it.
 void set_seed(uint64_t seed);
+
+// The order in which a block's threads run between barriers:
+//   random         any runnable thread next, drawn from the seed (the default)
+//   warp_ahead     the lowest-numbered warp with a runnable thread runs (its lanes in seeded
+//                  order, through its warp collectives) until all of it waits at __syncthreads or
+//                  has ended, then the next: warp 0 runs a whole phase ahead of warp 1, as one
+//                  warp routinely does on a GPU
+//   reverse_warps  the same from the highest-numbered warp down
+// The variable TCONV_CPU_SCHEDULE (random, warp_ahead, reverse_warps) sets the initial value,
+// so that a test binary can be run under another schedule unchanged (tests/CMakeLists.txt).
+enum class Schedule { random, warp_ahead, reverse_warps };
+void set_schedule(Schedule s);
+Schedule schedule();
+const char* to_string(Schedule s);
 
 // Runs body once per thread of every block of grid, as described at the top. Throws
 // std::runtime_error, after the grid ran, when a limit was broken or a check failed. kernel

@@ -391,8 +391,31 @@ struct LaunchState {
   double mma = 0;
 };
 
+// racecheck's record of one byte of shared memory (profiler.hpp): its last write and the reads
+// since, each as (thread, site, intervals). Intervals are numbers that never repeat within a
+// process (block_begin and every barrier release take a fresh one), so a stale record from an
+// earlier block or launch never matches.
+struct Access {
+  uintptr_t pc = 0;
+  uint32_t block_iv = 0, warp_iv = 0;
+  uint16_t thread = 0, warp = 0;
+};
+struct RaceCell {
+  Access write;        // block_iv 0: none
+  Access first_read;   // the first read of this interval (block_iv 0: none)
+  Access other_read;   // the latest read by a warp other than first_read's (block_iv 0: none)
+  Access last_read;    // the latest read
+  uint32_t read_iv = 0;      // the interval of the reads above
+  uint32_t read_warps = 0;   // warps (mod 32) that read in it
+};
+
 struct State {
   Settings settings;
+  std::vector<std::vector<RaceCell>> race;  // per array, per byte (racecheck)
+  uint32_t interval = 0;                    // the block's barrier interval
+  std::vector<uint32_t> warp_interval;      // per warp of the block
+  uint32_t next_interval = 0;
+  bool race_reported = false;               // one report per launch
   std::vector<size_t> owned;       // the running kernel's __shared__ arrays (indices)
   std::vector<std::vector<uint32_t>> shadow;  // per array, per byte: epoch of its last write
   std::vector<LaunchProfile> launches;
@@ -405,7 +428,14 @@ struct State {
 };
 
 State& st() {
-  static State s;
+  static State s = [] {
+    State init;
+    // TCONV_CPU_RACECHECK=0: memcheck alone, to see what the values and the schedules catch
+    // without racecheck (docs/cpu-profiler.md).
+    const char* rc = std::getenv("TCONV_CPU_RACECHECK");
+    init.settings.racecheck = !(rc && std::string(rc) == "0");
+    return init;
+  }();
   return s;
 }
 
@@ -922,6 +952,12 @@ void launch_begin(const void* kernel, dim3 grid, dim3 block) {
   if (s.shadow.size() != arrays.size()) s.shadow.resize(arrays.size());
   for (size_t i : s.owned)
     if (s.shadow[i].size() != arrays[i].size) s.shadow[i].assign(arrays[i].size, 0);
+  s.race_reported = false;
+  if (s.settings.racecheck) {
+    if (s.race.size() != arrays.size()) s.race.resize(arrays.size());
+    for (size_t i : s.owned)
+      if (s.race[i].size() != arrays[i].size) s.race[i].assign(arrays[i].size, RaceCell{});
+  }
 }
 
 bool want_block(uint64_t linear) {
@@ -938,10 +974,29 @@ void block_begin(uint64_t linear, uint3 idx) {
   s.launch.current = linear;
   s.launch.current_idx = idx;
   ++s.launch.blocks_run;
+  s.interval = ++s.next_interval;
+  s.warp_interval.assign((size_t(s.launch.block.x) * s.launch.block.y * s.launch.block.z + 31) / 32, 0);
+  for (auto& w : s.warp_interval) w = ++s.next_interval;
+  if (s.next_interval > 0xF0000000u) {  // about to wrap: forget every earlier record
+    for (auto& v : s.race) std::fill(v.begin(), v.end(), RaceCell{});
+    s.next_interval = 0;
+    s.interval = ++s.next_interval;
+    for (auto& w : s.warp_interval) w = ++s.next_interval;
+  }
   if (++s.epoch == 0) {  // wrapped: forget every earlier block's writes
     for (auto& v : s.shadow) std::fill(v.begin(), v.end(), 0);
     s.epoch = 1;
   }
+}
+
+void block_barrier() {
+  State& s = st();
+  s.interval = ++s.next_interval;
+}
+
+void warp_barrier(int warp) {
+  State& s = st();
+  if (size_t(warp) < s.warp_interval.size()) s.warp_interval[size_t(warp)] = ++s.next_interval;
 }
 
 void block_end() {
@@ -1008,6 +1063,78 @@ void launch_end(bool failed) {
   s.launches.push_back(std::move(out));
 }
 
+namespace {
+
+// Whether an earlier access `a` and the current one by thread t (warp w) are unordered: another
+// thread, the same block interval and, for two lanes of one warp, the same warp interval too.
+bool unordered(const Access& a, const ThreadState& t, uint32_t iv, uint32_t warp_iv) {
+  if (a.block_iv != iv || a.thread == uint16_t(t.thread)) return false;
+  return a.warp != uint16_t(t.warp) || a.warp_iv == warp_iv;
+}
+
+void report_race(const char* what, const Access& earlier, const char* earlier_kind, Kind kind,
+                 uintptr_t pc, const SharedArray& a, size_t byte, uintptr_t addr) {
+  State& s = st();
+  if (s.race_reported) return;
+  s.race_reported = true;
+  const ThreadState& t = *detail::g_current;
+  const int ew = earlier.warp, el = earlier.thread % 32;
+  fail("racecheck: " + std::string(what) + " hazard on shared '" + a.name + "' byte " +
+       std::to_string(byte) + " (address " + hex(addr) + "): " + kind_name(kind) + " at " +
+       site_of(pc) + " by " + who() + " (warp " + std::to_string(t.warp) + ", lane " +
+       std::to_string(t.lane) + ") after the " + earlier_kind + " at " + site_of(earlier.pc) +
+       " by thread " + std::to_string(earlier.thread) + " (warp " + std::to_string(ew) +
+       ", lane " + std::to_string(el) + ") with no " +
+       (ew == t.warp ? "__syncwarp or __syncthreads" : "__syncthreads") + " between them");
+}
+
+void race_access(size_t arr, size_t offset, size_t size, Kind kind, uintptr_t pc,
+                 const ThreadState& t) {
+  State& s = st();
+  if (kind == Kind::atomic) return;
+  const SharedArray& a = shared_arrays()[arr];
+  const uint32_t iv = s.interval;
+  const uint32_t wiv = s.warp_interval[size_t(t.warp)];
+  const Access me{pc, iv, wiv, uint16_t(t.thread), uint16_t(t.warp)};
+  const uint32_t bit = 1u << (t.warp & 31);
+  for (size_t i = 0; i < size; ++i) {
+    RaceCell& c = s.race[arr][offset + i];
+    const uintptr_t addr = a.base + offset + i;
+    if (kind == Kind::load) {
+      if (unordered(c.write, t, iv, wiv))
+        report_race("read-after-write", c.write, "store", kind, pc, a, offset + i, addr);
+      if (c.read_iv != iv) {
+        c.read_iv = iv;
+        c.read_warps = 0;
+        c.first_read = me;
+        c.other_read = Access{};
+      } else if (c.first_read.warp != me.warp) {
+        c.other_read = me;
+      }
+      c.read_warps |= bit;
+      c.last_read = me;
+    } else {
+      if (unordered(c.write, t, iv, wiv))
+        report_race("write-after-write", c.write, "store", kind, pc, a, offset + i, addr);
+      if (c.read_iv == iv) {
+        // Another warp's read in this interval: first_read, or other_read when first_read was
+        // this warp's. A read by another lane of this warp in this warp interval: last_read.
+        if ((c.read_warps & ~bit) != 0) {
+          const Access& r = c.first_read.warp != me.warp ? c.first_read : c.other_read;
+          report_race("write-after-read", r.block_iv ? r : c.first_read, "load", kind, pc, a,
+                      offset + i, addr);
+        } else if (unordered(c.last_read, t, iv, wiv)) {
+          report_race("write-after-read", c.last_read, "load", kind, pc, a, offset + i, addr);
+        }
+        c.read_iv = 0;
+      }
+      c.write = me;
+    }
+  }
+}
+
+}  // namespace
+
 void on_access(const void* p, size_t size, Kind kind, uintptr_t pc) {
   ThreadState* t = detail::g_current;
   // Only an instrumented binary sees every access; elsewhere (the atomics still report) none.
@@ -1057,6 +1184,7 @@ void on_access(const void* p, size_t size, Kind kind, uintptr_t pc) {
     }
     if (kind != Kind::load)
       for (size_t i = 0; i < size; ++i) sh[i] = s.epoch;
+    if (s.settings.racecheck) race_access(arr, addr - a.base, size, kind, pc, *t);
   } else if (__executable_start && addr >= reinterpret_cast<uintptr_t>(__executable_start) &&
              addr < reinterpret_cast<uintptr_t>(_end)) {
     // The binary's static data: another kernel's __shared__ array is an error (an overrun of

@@ -21,6 +21,15 @@
 //              read must read bytes that a thread of the block wrote since the block started.
 //              A violation fails the launch with the site, the address and the nearest
 //              allocation, also when the value read is then discarded.
+//   racecheck  what compute-sanitizer --tool racecheck reports, without needing the values to
+//              differ: per byte of each __shared__ array, its last write and the reads since,
+//              each with its thread and the block's barrier interval (the __syncthreads between
+//              two releases) and, for lanes of one warp, the warp's interval (__syncwarp and the
+//              warp-collective models, which synchronise the warp). A read after a write, a write
+//              after a read or a write after a write by two threads in the same interval (two
+//              warps in one block interval; two lanes of a warp also in one warp interval) fails
+//              the launch with both sites, the array, the byte and the address. A thread's own
+//              accesses and reads after reads are never hazards; shared atomics are not checked.
 //   counters   per (kernel, site), in CUDA's model of a warp-wide instruction: the i-th dynamic
 //              execution of a site by each lane of a warp is one request (lanes that never get
 //              there are inactive). Global: requests, bytes, distinct 32-byte sectors and the
@@ -56,6 +65,7 @@ bool instrumented();
 
 struct Settings {
   bool memcheck = true;     // fail a launch on an invalid or uninitialized access
+  bool racecheck = true;    // fail a launch on a shared-memory hazard (below)
   bool counters = false;    // per-site efficiency counters and the per-launch profile
   bool l2 = false;          // the L2 model (needs counters)
   int sample_blocks = 0;    // 0: every block; else about this many, spread over the grid
@@ -120,6 +130,10 @@ void block_begin(uint64_t linear, uint3 block_idx);
 void block_end();
 void launch_end(bool failed);
 void count_mma();
+// Barrier releases (cpu_cuda.cpp): the block's __syncthreads, and a warp's __syncwarp or
+// collective; racecheck's intervals.
+void block_barrier();
+void warp_barrier(int warp);
 // Memory of the runtime itself that kernel code touches through the runtime's inline models.
 void set_runtime_range(int slot, const void* p, size_t bytes);
 }  // namespace cpu_cuda::prof
