@@ -8,13 +8,13 @@
 # A crash, a sanitizer report, a leak, an uncaught exception, a time-out or an allocation past the
 # limit fails the target; the input is left under $FUZZ_BUILD_DIR/artifacts. Where clang with
 # libFuzzer (or atheris) cannot be installed, its targets report skipped, never passed.
-#   FUZZ_SECONDS     fuzzing time per target (default 30)
+#   FUZZ_SECONDS     fuzzing time per target (default 15)
 #   FUZZ_BUILD_DIR   build folder (default build-fuzz)
 #   FUZZ_TARGETS     space-separated subset of the target names (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-seconds=${FUZZ_SECONDS:-30}
+seconds=${FUZZ_SECONDS:-15}
 bdir=${FUZZ_BUILD_DIR:-build-fuzz}
 mkdir -p "$bdir"
 bdir=$(cd "$bdir" && pwd)
@@ -100,21 +100,34 @@ if ! python3 -c "import atheris" >/dev/null 2>&1; then
     || echo "fuzz.sh: atheris did not install" >&2
 fi
 if python3 -c "import atheris" >/dev/null 2>&1; then
-  for t in "${py_targets[@]}"; do
-    name=${t#fuzz_}
-    wanted "$name" || continue
-    work="$bdir/work/py_$name" art="$bdir/artifacts/py_$name"
+  run_py() {  # target name -> exit status; log in $bdir/logs/py_NAME.log
+    local name=$1
+    local work="$bdir/work/py_$name" art="$bdir/artifacts/py_$name"
     rm -rf "$work" && mkdir -p "$work" "$art" "$bdir/logs"
-    if python3 "fuzz/python/$t.py" "${limits[@]}" -max_total_time="$seconds" -artifact_prefix="$art/" \
-         "$work" "fuzz/python/corpus/$name" >"$bdir/logs/py_$name.log" 2>&1; then
-      runs=$(grep -o 'Done [0-9]* runs' "$bdir/logs/py_$name.log" | grep -o '[0-9]*' || echo "?")
-      echo "fuzz: python/$name passed ($runs inputs in ${seconds} s, atheris)"
-      passed=$((passed + 1))
-    else
-      echo "fuzz: python/$name FAILED (log: $bdir/logs/py_$name.log, input: $art/)"
-      grep -E 'Uncaught|Error|ERROR|SUMMARY' "$bdir/logs/py_$name.log" | head -5 | sed 's/^/    /'
-      failed=$((failed + 1)); failures+=("python/$name")
-    fi
+    python3 "fuzz/python/fuzz_$name.py" "${limits[@]}" -max_total_time="$seconds" -artifact_prefix="$art/" \
+      "$work" "fuzz/python/corpus/$name" >"$bdir/logs/py_$name.log" 2>&1
+  }
+  pending=()
+  for t in "${py_targets[@]}"; do wanted "${t#fuzz_}" && pending+=("${t#fuzz_}"); done
+  i=0
+  while [ $i -lt ${#pending[@]} ]; do
+    pids=() names=()
+    for _ in 1 2; do
+      [ $i -lt ${#pending[@]} ] || break
+      run_py "${pending[$i]}" & pids+=($!); names+=("${pending[$i]}"); i=$((i + 1))
+    done
+    for k in "${!pids[@]}"; do
+      name=${names[$k]} art="$bdir/artifacts/py_${names[$k]}"
+      if wait "${pids[$k]}"; then
+        runs=$(grep -o 'Done [0-9]* runs' "$bdir/logs/py_$name.log" | grep -o '[0-9]*' || echo "?")
+        echo "fuzz: python/$name passed ($runs inputs in ${seconds} s, atheris)"
+        passed=$((passed + 1))
+      else
+        echo "fuzz: python/$name FAILED (log: $bdir/logs/py_$name.log, input: $art/)"
+        grep -E 'Uncaught|Error|ERROR|SUMMARY' "$bdir/logs/py_$name.log" | head -5 | sed 's/^/    /'
+        failed=$((failed + 1)); failures+=("python/$name")
+      fi
+    done
   done
 else
   for t in "${py_targets[@]}"; do
