@@ -29,6 +29,40 @@ failures=()
 # for more), or whose one input takes 10 s.
 limits=(-rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10)
 
+# run_pairs KIND NAME...: runs run_KIND NAME (defined below) for each name, two at a time (CI has
+# two cores), and reports each: passed with its count of inputs, or FAILED with the log's lines
+# that say why and where the input was left.
+run_pairs() {
+  local kind=$1 i=0 k
+  shift
+  local pending=("$@")
+  while [ $i -lt ${#pending[@]} ]; do
+    local pids=() names=()
+    for _ in 1 2; do
+      [ $i -lt ${#pending[@]} ] || break
+      "run_$kind" "${pending[$i]}" & pids+=($!); names+=("${pending[$i]}"); i=$((i + 1))
+    done
+    for k in "${!pids[@]}"; do report "$kind" "${names[$k]}" "${pids[$k]}"; done
+  done
+}
+report() {
+  local kind=$1 name=$2 pid=$3 label=$2 log="$bdir/logs/$2.log" art="$bdir/artifacts/$2" how="ASan+UBSan"
+  if [ "$kind" = py ]; then
+    label=python/$name log="$bdir/logs/py_$name.log" art="$bdir/artifacts/py_$name" how=atheris
+  fi
+  if wait "$pid"; then
+    local runs
+    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+|Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' | tail -1)
+    echo "fuzz: $label passed (${runs:-?} inputs in ${seconds} s, $how)"
+    passed=$((passed + 1))
+  else
+    echo "fuzz: $label FAILED (log: $log, input: $art/)"
+    grep -E 'ERROR|SUMMARY|contract broken|runtime error|uncaught|Uncaught|Error|out-of-memory|malloc' "$log" \
+      | head -5 | sed 's/^/    /'
+    failed=$((failed + 1)); failures+=("$label")
+  fi
+}
+
 # ---- C++: clang + libFuzzer --------------------------------------------------------------------
 has_libfuzzer() {
   need clang++ && echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' \
@@ -60,29 +94,9 @@ if has_libfuzzer; then
           -artifact_prefix="$art/" "$work" "fuzz/corpus/$t"
     } >"$bdir/logs/$t.log" 2>&1
   }
-  # Two at a time (CI has two cores).
   pending=()
   for t in "${cxx_targets[@]}"; do wanted "$t" && pending+=("$t"); done
-  i=0
-  while [ $i -lt ${#pending[@]} ]; do
-    pids=() names=()
-    for _ in 1 2; do
-      [ $i -lt ${#pending[@]} ] || break
-      run_cxx "${pending[$i]}" & pids+=($!); names+=("${pending[$i]}"); i=$((i + 1))
-    done
-    for k in "${!pids[@]}"; do
-      t=${names[$k]}
-      if wait "${pids[$k]}"; then
-        runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$bdir/logs/$t.log" | grep -o '[0-9]*$' || echo "?")
-        echo "fuzz: $t passed ($runs inputs in ${seconds} s, ASan+UBSan)"
-        passed=$((passed + 1))
-      else
-        echo "fuzz: $t FAILED (log: $bdir/logs/$t.log, input: $bdir/artifacts/$t/)"
-        grep -E 'ERROR|SUMMARY|contract broken|runtime error|uncaught|out-of-memory|malloc' "$bdir/logs/$t.log" | head -5 | sed 's/^/    /'
-        failed=$((failed + 1)); failures+=("$t")
-      fi
-    done
-  done
+  run_pairs cxx "${pending[@]}"
 else
   for t in "${cxx_targets[@]}"; do
     wanted "$t" || continue
@@ -109,26 +123,7 @@ if python3 -c "import atheris" >/dev/null 2>&1; then
   }
   pending=()
   for t in "${py_targets[@]}"; do wanted "${t#fuzz_}" && pending+=("${t#fuzz_}"); done
-  i=0
-  while [ $i -lt ${#pending[@]} ]; do
-    pids=() names=()
-    for _ in 1 2; do
-      [ $i -lt ${#pending[@]} ] || break
-      run_py "${pending[$i]}" & pids+=($!); names+=("${pending[$i]}"); i=$((i + 1))
-    done
-    for k in "${!pids[@]}"; do
-      name=${names[$k]} art="$bdir/artifacts/py_${names[$k]}"
-      if wait "${pids[$k]}"; then
-        runs=$(grep -o 'Done [0-9]* runs' "$bdir/logs/py_$name.log" | grep -o '[0-9]*' || echo "?")
-        echo "fuzz: python/$name passed ($runs inputs in ${seconds} s, atheris)"
-        passed=$((passed + 1))
-      else
-        echo "fuzz: python/$name FAILED (log: $bdir/logs/py_$name.log, input: $art/)"
-        grep -E 'Uncaught|Error|ERROR|SUMMARY' "$bdir/logs/py_$name.log" | head -5 | sed 's/^/    /'
-        failed=$((failed + 1)); failures+=("python/$name")
-      fi
-    done
-  done
+  run_pairs py "${pending[@]}"
 else
   for t in "${py_targets[@]}"; do
     wanted "${t#fuzz_}" || continue

@@ -7,21 +7,21 @@ import os
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+sfo, tr = common.import_scripts("shapes_from_onnx", "tconv_results")
+
+# What the reader imports on first use, imported here: the first input must not pay seconds of
+# module loading against the fuzzer's per-input time-out.
+import onnx  # noqa: E402,F401
+import onnx.numpy_helper  # noqa: E402,F401
+import onnx.shape_inference  # noqa: E402,F401
+
 try:
-    import atheris
-except ImportError:  # the regression tests (tests/scripts) run TestOneInput without it
-    atheris = None
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
-
-if atheris is not None:
-    with atheris.instrument_imports(include=["tconv_results", "shapes_from_onnx"]):
-        import shapes_from_onnx as sfo
-        import tconv_results as tr
-else:
-    import shapes_from_onnx as sfo
-    import tconv_results as tr
+    import onnx.inliner  # noqa: F401
+except ImportError:  # older onnx: extract() says so and goes on
+    pass
 
 # External data is looked up in an empty folder: a fuzzed location must find nothing.
 BASE_DIR = tempfile.mkdtemp(prefix="tconv_fuzz_onnx_")
@@ -43,13 +43,5 @@ def TestOneInput(data: bytes) -> None:
     except tr.UserError:
         pass
 
-
-def main() -> None:
-    if atheris is None:
-        sys.exit("atheris is not installed (python3 -m pip install atheris)")
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    common.main(TestOneInput)

@@ -6,19 +6,10 @@ import os
 import sys
 import tempfile
 
-try:
-    import atheris
-except ImportError:  # the regression tests (tests/scripts) run TestOneInput without it
-    atheris = None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts"))
-
-if atheris is not None:
-    with atheris.instrument_imports(include=["tconv_results"]):
-        import tconv_results as tr
-else:
-    import tconv_results as tr
+(tr,) = common.import_scripts("tconv_results")
 
 PATH = os.path.join(tempfile.mkdtemp(prefix="tconv_fuzz_csv_"), "results.csv")
 
@@ -34,13 +25,5 @@ def TestOneInput(data: bytes) -> None:
     except tr.UserError:
         pass
 
-
-def main() -> None:
-    if atheris is None:
-        sys.exit("atheris is not installed (python3 -m pip install atheris)")
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
-
-
 if __name__ == "__main__":
-    main()
+    common.main(TestOneInput)
