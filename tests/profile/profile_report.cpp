@@ -85,6 +85,9 @@ SiteCounters total_space(const LaunchProfile& l, Space space) {
 ::cpu_cuda::prof::Settings settings_for(const MachineModel& m, int sample_blocks, bool l2) {
   ::cpu_cuda::prof::Settings s;
   s.memcheck = true;
+  // Racecheck is the CPU-runtime tests' job (tconv_mem_tests runs every kernel with it); its
+  // per-byte records would only slow a profile of a full-size row.
+  s.racecheck = false;
   s.counters = true;
   s.l2 = l2;
   s.sample_blocks = sample_blocks;
