@@ -8,13 +8,13 @@
 # A crash, a sanitizer report, a leak, an uncaught exception, a time-out or an allocation past the
 # limit fails the target; the input is left under $FUZZ_BUILD_DIR/artifacts. Where clang with
 # libFuzzer (or atheris) cannot be installed, its targets report skipped, never passed.
-#   FUZZ_SECONDS     fuzzing time per target (default 15)
+#   FUZZ_SECONDS     fuzzing time per target (default 10)
 #   FUZZ_BUILD_DIR   build folder (default build-fuzz)
 #   FUZZ_TARGETS     space-separated subset of the target names (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-seconds=${FUZZ_SECONDS:-15}
+seconds=${FUZZ_SECONDS:-10}
 bdir=${FUZZ_BUILD_DIR:-build-fuzz}
 mkdir -p "$bdir"
 bdir=$(cd "$bdir" && pwd)

@@ -30,7 +30,7 @@ if grep -Eq 'Test +#[0-9]+: mem\.' <<<"$listing"; then
 fi
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${main_exclude[@]}"
 
-# Every fuzz target for a bounded time (FUZZ_SECONDS each, default 15; two at a time), with AddressSanitizer and
+# Every fuzz target for a bounded time (FUZZ_SECONDS each, default 10; two at a time), with AddressSanitizer and
 # UndefinedBehaviorSanitizer and a memory limit; its seeds and saved findings also ran above, in
 # the FuzzRegressions tests (docs/fuzzing.md).
 scripts/fuzz.sh
