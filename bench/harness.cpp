@@ -89,9 +89,9 @@ const ReferenceData& ReferenceCache::get(Context& ctx, const Problem& p, DType t
   // skipped row with its sizes, not a std::bad_alloc (or the OOM killer) halfway through.
   const double host_need =
       8.0 * (double(p.x_elems()) + double(p.w_elems()) + double(p.bias_elems()) + 2.0 * double(p.y_elems()));
-  if (host_need > double(host_memory_available()))
+  if (const uint64_t avail = host_memory_available(); host_need > double(avail))
     throw Skipped("the fp64 reference and the row's output need " + format_bytes(host_need) +
-                  " of host memory, " + format_bytes(double(host_memory_available())) + " is available");
+                  " of host memory, " + format_bytes(double(avail)) + " is available");
   ReferenceData ref;
   ref.in = random_inputs(p, seed_, s);
   const double* bias = p.has_bias ? ref.in.bias.data() : nullptr;

@@ -7,6 +7,7 @@
 #include "kernels/common/launch.cuh"
 #include "tests/cpu_cuda/device_memory.hpp"
 #include "tests/cpu_cuda/profiler.hpp"
+#include "tests/profile/launch_error.hpp"
 
 namespace tconv {
 namespace {
@@ -40,14 +41,7 @@ __global__ void shared_overrun_kernel(float* y) {
   y[threadIdx.x] = tile[threadIdx.x + 1];  // lane 31 reads tile[32]
 }
 
-std::string run_and_catch(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using profile::launch_error;
 
 class Memcheck : public ::testing::Test {
  protected:
@@ -62,14 +56,14 @@ class Memcheck : public ::testing::Test {
 TEST_F(Memcheck, InBoundsKernelPasses) {
   auto x = ::cpu_cuda::device_vec<float>(100, 1.0f, "x");
   auto y = ::cpu_cuda::device_vec<float>(100, 0.0f, "y");
-  EXPECT_EQ(run_and_catch([&] { launch(copy_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 100, 0); }), "");
+  EXPECT_EQ(launch_error([&] { launch(copy_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 100, 0); }), "");
   EXPECT_EQ(y[99], 1.0f);
 }
 
 TEST_F(Memcheck, DiscardedReadOnePastTheEndFails) {
   auto x = ::cpu_cuda::device_vec<float>(100, 1.0f, "x");
   auto y = ::cpu_cuda::device_vec<float>(100, 0.0f, "y");
-  const std::string what = run_and_catch(
+  const std::string what = launch_error(
       [&] { launch(copy_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 100, 1); });
   EXPECT_NE(what.find("memcheck: invalid global load of 4 bytes"), std::string::npos) << what;
   EXPECT_NE(what.find("test_memcheck.cpp:"), std::string::npos) << what;
@@ -85,7 +79,7 @@ TEST_F(Memcheck, FreedBufferFails) {
     auto x = ::cpu_cuda::device_vec<float>(64, 1.0f, "x");
     stale = x.data();
   }
-  const std::string what = run_and_catch(
+  const std::string what = launch_error(
       [&] { launch(copy_kernel, dim3(1), dim3(64), 0, nullptr, stale, y.data(), 64, 0); });
   EXPECT_NE(what.find("invalid global load"), std::string::npos) << what;
 }
@@ -93,7 +87,7 @@ TEST_F(Memcheck, FreedBufferFails) {
 TEST_F(Memcheck, HostMemoryFails) {
   std::vector<float> x(64, 1.0f);  // not the runtime's device memory
   auto y = ::cpu_cuda::device_vec<float>(64, 0.0f, "y");
-  const std::string what = run_and_catch(
+  const std::string what = launch_error(
       [&] { launch(copy_kernel, dim3(1), dim3(64), 0, nullptr, x.data(), y.data(), 64, 0); });
   EXPECT_NE(what.find("invalid global load"), std::string::npos) << what;
 }
@@ -101,8 +95,8 @@ TEST_F(Memcheck, HostMemoryFails) {
 TEST_F(Memcheck, UninitializedSharedReadFails) {
   auto x = ::cpu_cuda::device_vec<float>(64, 1.0f, "x");
   auto y = ::cpu_cuda::device_vec<float>(64, 0.0f, "y");
-  EXPECT_EQ(run_and_catch([&] { launch(shared_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 0); }), "");
-  const std::string what = run_and_catch(
+  EXPECT_EQ(launch_error([&] { launch(shared_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 0); }), "");
+  const std::string what = launch_error(
       [&] { launch(shared_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 1); });
   EXPECT_NE(what.find("memcheck: uninitialized shared load of 4 bytes"), std::string::npos) << what;
   EXPECT_NE(what.find("byte 20 of"), std::string::npos) << what;
@@ -112,7 +106,7 @@ TEST_F(Memcheck, UninitializedSharedReadFails) {
 TEST_F(Memcheck, SharedOverrunFails) {
   auto y = ::cpu_cuda::device_vec<float>(32, 0.0f, "y");
   const std::string what =
-      run_and_catch([&] { launch(shared_overrun_kernel, dim3(1), dim3(32), 0, nullptr, y.data()); });
+      launch_error([&] { launch(shared_overrun_kernel, dim3(1), dim3(32), 0, nullptr, y.data()); });
   EXPECT_NE(what.find("memcheck: invalid shared load of 4 bytes"), std::string::npos) << what;
   EXPECT_NE(what.find("thread 31"), std::string::npos) << what;
 }

@@ -9,6 +9,7 @@
 #include "kernels/common/launch.cuh"
 #include "tests/cpu_cuda/device_memory.hpp"
 #include "tests/cpu_cuda/profiler.hpp"
+#include "tests/profile/launch_error.hpp"
 
 namespace tconv {
 namespace {
@@ -62,14 +63,7 @@ __global__ void clean_kernel(float* y) {
   y[t] = own + cell[0];
 }
 
-std::string run_and_catch(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
+using profile::launch_error;
 
 int count(const std::string& s, const std::string& what) {
   int n = 0;
@@ -104,9 +98,9 @@ TEST_F(Racecheck, MissingBarrierBeforeOverwriteIsAHazardUnderEverySchedule) {
   for (Schedule sch : {Schedule::random, Schedule::warp_ahead, Schedule::reverse_warps}) {
     ::cpu_cuda::set_schedule(sch);
     SCOPED_TRACE(::cpu_cuda::to_string(sch));
-    EXPECT_EQ(run_and_catch([&] { launch(exchange_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 1); }), "");
+    EXPECT_EQ(launch_error([&] { launch(exchange_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 1); }), "");
     for (int i = 0; i < 64; ++i) ASSERT_EQ(y[i], float(i ^ 32) + 1.0f) << i;
-    const std::string what = run_and_catch(
+    const std::string what = launch_error(
         [&] { launch(exchange_kernel, dim3(2), dim3(64), 0, nullptr, x.data(), y.data(), 0); });
     // Which of the two the run meets first depends on the order: the overwrite before the other
     // warp's read (read-after-write, a warp ahead) or after it (write-after-read).
@@ -122,10 +116,10 @@ TEST_F(Racecheck, MissingBarrierBeforeOverwriteIsAHazardUnderEverySchedule) {
 
 TEST_F(Racecheck, LanesOfOneWarpNeedSyncwarp) {
   auto y = ::cpu_cuda::device_vec<float>(32, 0.0f, "y");
-  EXPECT_EQ(run_and_catch([&] { launch(lanes_kernel, dim3(1), dim3(32), 0, nullptr, y.data(), 1); }), "");
+  EXPECT_EQ(launch_error([&] { launch(lanes_kernel, dim3(1), dim3(32), 0, nullptr, y.data(), 1); }), "");
   EXPECT_EQ(y[1], 5.0f);
   const std::string what =
-      run_and_catch([&] { launch(lanes_kernel, dim3(1), dim3(32), 0, nullptr, y.data(), 0); });
+      launch_error([&] { launch(lanes_kernel, dim3(1), dim3(32), 0, nullptr, y.data(), 0); });
   EXPECT_NE(what.find("racecheck: "), std::string::npos) << what;
   EXPECT_NE(what.find("hazard on shared '"), std::string::npos) << what;
   EXPECT_NE(what.find("byte 0 "), std::string::npos) << what;
@@ -135,13 +129,13 @@ TEST_F(Racecheck, LanesOfOneWarpNeedSyncwarp) {
 TEST_F(Racecheck, TwoWarpsWritingOneWordIsAWriteAfterWrite) {
   auto y = ::cpu_cuda::device_vec<float>(64, 0.0f, "y");
   const std::string what =
-      run_and_catch([&] { launch(double_write_kernel, dim3(1), dim3(64), 0, nullptr, y.data()); });
+      launch_error([&] { launch(double_write_kernel, dim3(1), dim3(64), 0, nullptr, y.data()); });
   EXPECT_NE(what.find("racecheck: write-after-write hazard"), std::string::npos) << what;
 }
 
 TEST_F(Racecheck, BroadcastReadsAndOwnAccessesAreNotHazards) {
   auto y = ::cpu_cuda::device_vec<float>(64, 0.0f, "y");
-  EXPECT_EQ(run_and_catch([&] { launch(clean_kernel, dim3(3), dim3(64), 0, nullptr, y.data()); }), "");
+  EXPECT_EQ(launch_error([&] { launch(clean_kernel, dim3(3), dim3(64), 0, nullptr, y.data()); }), "");
   EXPECT_EQ(y[7], 7.0f);
 }
 
@@ -155,7 +149,7 @@ TEST_F(Racecheck, WarpAheadScheduleTurnsTheMissingBarrierIntoWrongValues) {
   for (Schedule sch : {Schedule::warp_ahead, Schedule::reverse_warps}) {
     ::cpu_cuda::set_schedule(sch);
     SCOPED_TRACE(::cpu_cuda::to_string(sch));
-    EXPECT_EQ(run_and_catch([&] { launch(exchange_kernel, dim3(1), dim3(64), 0, nullptr, x.data(), y.data(), 0); }), "");
+    EXPECT_EQ(launch_error([&] { launch(exchange_kernel, dim3(1), dim3(64), 0, nullptr, x.data(), y.data(), 0); }), "");
     int wrong = 0;
     for (int i = 0; i < 64; ++i) wrong += y[i] != float(i ^ 32) + 1.0f;
     EXPECT_EQ(wrong, 32) << "the warp that runs second reads the first one's new values";
