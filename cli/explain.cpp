@@ -163,7 +163,7 @@ int cmd_explain(const std::vector<std::string>& argv, std::ostream& out) {
 
   // C * C^T: rows x rows. Not the identity: the transposed convolution is not an inverse.
   // Column by column over C's nonzeros (at most kH*kW a column): the dense triple loop took
-  // rows^2 * cols steps, minutes at --size 64.
+  // rows^2 * cols steps: 4096^2 * 3844, about 6e10, at --size 64 with a 3x3 kernel.
   std::vector<double> cct(size_t(rows * rows), 0.0);
   std::vector<int64_t> nz;
   for (int64_t k = 0; k < cols; ++k) {
