@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include <cublas_v2.h>
-#include <cudnn.h>
 #include <cusparse.h>
 
 #include "kernels/common/cuda_check.hpp"
@@ -272,14 +271,7 @@ RunInfo query_run_info(Context& ctx) {
   info.cusparse = library_version([](libraryPropertyType t, int* out) {
     return cusparseGetProperty(t, out) == CUSPARSE_STATUS_SUCCESS;
   });
-  const size_t c = cudnnGetVersion();
-  // cuDNN 9 encodes major*10000 + minor*100 + patch, cuDNN 8 major*1000 + minor*100 + patch.
-  if (c >= 90000)
-    info.cudnn = std::to_string(c / 10000) + "." + std::to_string((c % 10000) / 100) + "." +
-                 std::to_string(c % 100);
-  else
-    info.cudnn = std::to_string(c / 1000) + "." + std::to_string((c % 1000) / 100) + "." +
-                 std::to_string(c % 100);
+  info.cudnn = cudnn_version_text();
   info.commit = TCONV_GIT_COMMIT;
   return info;
 }

@@ -140,6 +140,10 @@ Options parse_args(int argc, char** argv) {
   app.add_flag("--env", o.env,
                "the GPU libraries this binary loaded and whether a GPU is usable")
       ->group(plan);
+  app.add_flag("--print-contract", o.print_contract,
+               "the results CSV's contract as JSON (its columns in order with their\n"
+               "meanings, the accuracy policy), which the scripts read; then exit")
+      ->group(out);
 
   try {
     app.parse(argc, argv);

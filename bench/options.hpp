@@ -21,6 +21,7 @@ struct Options {
   int reps = 20, warmup = 3;
   bool hot = false, no_ceilings = false, list_suites = false, help = false;
   bool resume = false, dry_run = false, verify_only = false, env = false;
+  bool print_contract = false;
   double budget_gib = 0;
   uint64_t seed = 1;
   ShardSpec shard;

@@ -61,17 +61,34 @@ struct Tolerance {
   double max_abs_rel = 0;  // bound on max|y - ref| / max|ref|
 };
 
+// A dtype's rel_l2 bound: min(cap, base + per_sqrt_k * sqrt(K)). The numbers of the comment at the
+// top of this file; `tconv_bench --print-contract` prints them for the scripts (which judge
+// PyTorch's rows by the same policy).
+struct DTypeBound {
+  double base = 0;
+  double per_sqrt_k = 0;
+  double cap = 0;
+};
+
+inline DTypeBound dtype_bound(DType t) {
+  switch (t) {
+    case DType::fp32: return {1e-5, 1e-6, 1e-4};
+    case DType::tf32: return {3e-3, 0, 3e-3};
+    case DType::fp16: return {5e-3, 0, 5e-3};
+    case DType::bf16: return {1e-2, 0, 1e-2};
+    case DType::fp64: return {1e-13, 1e-13, 1e-10};
+  }
+  return {};
+}
+
+// max_abs_err must stay within this times the rel_l2 bound times max|ref|.
+constexpr double kPointwiseFactor = 10.0;
+
 inline Tolerance tolerance(DType t, int64_t k) {
   const double sk = std::sqrt(double(std::max<int64_t>(k, 1)));
-  double rel = 0;
-  switch (t) {
-    case DType::fp32: rel = std::min(1e-4, 1e-5 + 1e-6 * sk); break;
-    case DType::tf32: rel = 3e-3; break;
-    case DType::fp16: rel = 5e-3; break;
-    case DType::bf16: rel = 1e-2; break;
-    case DType::fp64: rel = std::min(1e-10, 1e-13 * sk + 1e-13); break;
-  }
-  return {rel, 10 * rel};
+  const DTypeBound b = dtype_bound(t);
+  const double rel = std::min(b.cap, b.base + b.per_sqrt_k * sk);
+  return {rel, kPointwiseFactor * rel};
 }
 
 struct ErrorMetrics {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/operands.hpp"
+#include "bench/shapes.hpp"
 #include "cli/cli_args.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_problem.hpp"
@@ -26,6 +27,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  list                 the implementations: name, backend, what it is\n"
+    "      --markdown         as the README's table, with the dtypes and layouts each claims\n"
     "  explain              the matrix view of a small transposed convolution\n"
     "      --size H[,W]       forward-conv input = transposed-conv output size (default 4)\n"
     "      --kernel K[,K]     (default 3)  --stride S[,S] (1)  --padding P[,P] (0)\n"
@@ -51,9 +53,62 @@ const char* kUsage =
 
 }  // namespace
 
+namespace {
+
+// What a configuration list says in the README's table: the dtypes and layouts an implementation
+// claims (can_implement) on at least one of a few ordinary problems: a stride-2 upsampling with
+// padding, one without (kernel = stride), and a 1-D one.
+std::string claimed(const Implementation& impl, bool dtypes) {
+  static const char* kProbes[] = {
+      "n=2,c_in=64,h_in=16,w_in=16,c_out=64,k=4,stride=2,pad=1,bias=1",
+      "n=2,c_in=64,h_in=16,w_in=16,c_out=64,k=2,stride=2",
+      "n=2,c_in=64,l=64,c_out=64,k=4,stride=2,pad=1"};
+  std::string out;
+  auto add = [&](const std::string& v) { out += (out.empty() ? "" : ", ") + v; };
+  if (dtypes) {
+    for (DType t : {DType::fp64, DType::fp32, DType::tf32, DType::fp16, DType::bf16})
+      for (const char* spec : kProbes)
+        if (impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, Layout::nchw}).ok ||
+            impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, Layout::nhwc}).ok) {
+          add(to_string(t));
+          break;
+        }
+  } else {
+    for (Layout l : {Layout::nchw, Layout::nhwc})
+      for (DType t : {DType::fp64, DType::fp32, DType::tf32, DType::fp16, DType::bf16}) {
+        bool ok = false;
+        for (const char* spec : kProbes) ok = ok || impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, l}).ok;
+        if (ok) {
+          add(to_string(l));
+          break;
+        }
+      }
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string markdown_cell(std::string s) {
+  for (size_t i = 0; (i = s.find('|', i)) != std::string::npos; i += 2) s.replace(i, 1, "\\|");
+  return s;
+}
+
+}  // namespace
+
 int cmd_list(const std::vector<std::string>& args, std::ostream& out) {
-  if (!args.empty()) throw Error("list takes no options");
-  for (const auto& impl : create_all_implementations())
+  const bool markdown = args.size() == 1 && args[0] == "--markdown";
+  if (!args.empty() && !markdown) throw Error("list takes no options but --markdown");
+  const auto impls = create_all_implementations();
+  if (markdown) {
+    // The README's implementation table (a test keeps the two equal): the registry's order,
+    // names and summaries, and what each claims.
+    out << "| name | backend | what | dtypes | layouts |\n|---|---|---|---|---|\n";
+    for (const auto& impl : impls)
+      out << "| `" << impl->name() << "` | " << (impl->backend() == Backend::cpu ? "cpu" : "gpu")
+          << " | " << markdown_cell(impl->summary()) << " | " << claimed(*impl, true) << " | "
+          << claimed(*impl, false) << " |\n";
+    return 0;
+  }
+  for (const auto& impl : impls)
     out << impl->name() << "\t" << (impl->backend() == Backend::cpu ? "cpu" : "gpu") << "\t"
         << impl->summary() << "\n";
   return 0;

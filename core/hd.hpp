@@ -7,3 +7,14 @@
 #else
 #define TCONV_HD inline
 #endif
+
+// `#pragma unroll` (and `unroll 1`) for the device compiler only: full unrolling matters there
+// (register arrays indexed by loop counters); a plain C++ compiler (the CPU runtime) would warn
+// about the unknown pragma.
+#if defined(__CUDA_ARCH__)
+#define TCONV_UNROLL _Pragma("unroll")
+#define TCONV_NO_UNROLL _Pragma("unroll 1")
+#else
+#define TCONV_UNROLL
+#define TCONV_NO_UNROLL
+#endif

@@ -12,6 +12,7 @@
 #               linked statically); find_libs.sh, which the launchers source
 #   scripts/    gpu_check.sh and the Python scripts it runs, with what they import; the sharded
 #               runners (run_shard.sh, run_local_gpus.sh, merge_results.py, slurm/)
+#   contract.json  the results CSV's contract (tconv_bench --print-contract), for the scripts
 #   BUNDLE.txt  commit, architecture, toolkit and library versions it was built against
 # On the GPU machine: tar xf tconv-bench-sm90.tar.xz && tconv-bench-sm90/scripts/gpu_check.sh OUT
 set -euo pipefail
@@ -48,6 +49,9 @@ root="$stage/$name"
 mkdir -p "$root/bin" "$root/libexec" "$root/lib" "$root/scripts"
 
 cp "$build/tconv" "$build/tconv_bench" "$build/tests/tconv_tests" "$root/libexec/"
+# The results CSV's contract, which the scripts read (scripts/tconv_results.py contract()) where
+# they cannot run the binary.
+"$build/tconv_bench" --print-contract > "$root/contract.json"
 # Only our own binaries are stripped of symbols: sizes stay far under the limit and a backtrace
 # on the GPU machine still names our functions through the kept dynamic symbols.
 strip --strip-debug "$root/libexec/"* 2>/dev/null || true

@@ -68,35 +68,34 @@ DEFAULT_BENCH = os.path.join(REPO_ROOT, "build", "tconv_bench")
 PEER_IMPLS = ["pytorch_default", "pytorch_cudnn_benchmark"]
 DTYPES = ["fp32", "tf32", "fp16", "bf16"]
 LAYOUTS = ["nchw", "nhwc"]
-# The first ones as tconv_bench writes them; torch = torch.__version__, in every row: report.py
-# tells this script's rows from the bench's by it.
-EXTRA_COLUMNS = ["setup_ms", "flops", "min_bytes", "bias", "tol_rel_l2", "reference", "seed",
-                 "torch"]
 REFERENCE = "gpu_fp64_torch"  # what the output is checked against (conv_transpose2d in float64)
-COLUMNS = tr.CONTRACT_COLUMNS + EXTRA_COLUMNS
+# The columns: the contract's, every one in its order (tr.contract(): tconv_bench
+# --print-contract), then torch = torch.__version__, in every row: report.py tells this script's
+# rows from the bench's by it.
+OWN_COLUMNS = ["torch"]
+
+
+def columns():
+    return [c["name"] for c in tr.contract()["columns"]] + OWN_COLUMNS
+
+
 SHAPE_COLUMNS = ["suite", "shape"] + tr.PROBLEM_FIELDS + ["bias"]
 
 
 # ---- tolerance and statistics (torch-free) ------------------------------------------------------
 
-def tolerance(dtype: str) -> float:
-    """Largest rel_l2_err = ||y - ref||_2 / ||ref||_2 that passes, per dtype."""
-    tol = {"fp32": 1e-4, "tf32": 3e-3, "fp16": 5e-3, "bf16": 1e-2}
-    if dtype not in tol:
-        raise ValueError(f"no tolerance for dtype '{dtype}'")
-    return tol[dtype]
+def tolerance(dtype: str, p) -> float:
+    """Largest rel_l2_err = ||y - ref||_2 / ||ref||_2 that passes on problem p, per dtype: the
+    contract's bound (tconv_results.rel_l2_bound), the one tconv_bench holds its rows to."""
+    return tr.rel_l2_bound(dtype, p)
 
 
-def verdict(dtype: str, rel_l2: float, all_finite: bool):
-    """(status, reason): passed, or incorrect with why. NaN or Inf never passes."""
-    if not all_finite:
-        return "incorrect", "NaN or Inf in the output"
-    if rel_l2 != rel_l2:
-        return "incorrect", "rel_l2_err is NaN"
-    tol = tolerance(dtype)
-    if rel_l2 <= tol:
-        return "passed", ""
-    return "incorrect", f"rel_l2_err {rel_l2:.3g} over the {dtype} tolerance {tol:g}"
+def verdict(dtype: str, p, rel_l2: float, max_abs_err: float, max_abs_ref: float,
+            all_finite: bool):
+    """(status, accuracy, reason) by the contract's accuracy policy, exactly as tconv_bench judges
+    its own rows (bench/tolerance.hpp judge_accuracy): the rel_l2 bound, the pointwise bound, the
+    reduced-precision band; NaN or Inf never passes."""
+    return tr.judge_accuracy(dtype, p, rel_l2, max_abs_err, max_abs_ref, all_finite)
 
 
 def time_stats(times_ms):
@@ -275,14 +274,14 @@ def utc_now() -> str:
 def make_row(shape, dtype, layout, impl, status, *, reason="", algo="", times_ms=None,
              max_abs_err=None, rel_l2_err=None, deterministic="na", cache="cold",
              workspace_bytes=None, setup_ms=None, context=None, timestamp=None, seed=None,
-             reference=""):
+             reference="", accuracy=""):
     """One results-CSV row (a dict in COLUMNS order, all values strings), derived columns computed
     from the problem: h_out, w_out, gflops, gbps, flops, min_bytes."""
     p = {f: int(shape[f]) for f in tr.PROBLEM_FIELDS}
     bias = bool(shape.get("bias", False))
     flops = tr.problem_flops(p)
     min_bytes = tr.problem_min_bytes(p, bias, dtype)
-    row = {c: "" for c in COLUMNS}
+    row = {c: "" for c in columns()}
     row.update({f: str(p[f]) for f in tr.PROBLEM_FIELDS})
     row.update(suite=shape["suite"], shape=shape["shape"], h_out=str(tr.h_out(p)),
                w_out=str(tr.w_out(p)), dtype=dtype, layout=layout, impl=impl, algo=algo,
@@ -297,7 +296,10 @@ def make_row(shape, dtype, layout, impl, status, *, reason="", algo="", times_ms
     row.update(max_abs_err=_fmt(max_abs_err), rel_l2_err=_fmt(rel_l2_err),
                workspace_bytes=_fmt(workspace_bytes), setup_ms=_fmt(setup_ms), seed=_fmt(seed),
                reference=reference if rel_l2_err is not None else "",
-               tol_rel_l2=_fmt(tolerance(dtype)) if rel_l2_err is not None else "")
+               tol_rel_l2=_fmt(tolerance(dtype, p)) if rel_l2_err is not None else "",
+               accuracy=accuracy, count=_fmt(int(shape.get("count", 1) or 1)),
+               pad_begin_h=str(p["pad_h"]), pad_begin_w=str(p["pad_w"]),
+               pad_end_h=str(tr.pad_end(p, "h")), pad_end_w=str(tr.pad_end(p, "w")))
     for k, v in (context or {}).items():
         if k in row and k not in ("suite", "shape", "dtype", "layout", "impl", "status"):
             row[k] = _fmt(v)
@@ -310,10 +312,11 @@ def write_csv(rows, path: str):
     fd, tmp = tempfile.mkstemp(prefix=".peer_pytorch.", suffix=".csv", dir=d)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+            cols = columns()
+            w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
             w.writeheader()
             for r in rows:
-                w.writerow({c: r.get(c, "") for c in COLUMNS})
+                w.writerow({c: r.get(c, "") for c in cols})
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -547,12 +550,13 @@ def run_one(torch, F, s, kw, dtype, layout, impl, x64, w64, b64, ref, ref_norm, 
     diff = yd - ref
     diff_norm = float(torch.linalg.vector_norm(diff))
     max_abs = float(diff.abs().max()) if diff.numel() else 0.0
+    ref_max_abs = float(ref.abs().max()) if ref.numel() else 0.0
     if ref_norm > 0:
         rel = diff_norm / ref_norm
     else:
         rel = 0.0 if diff_norm == 0 else float("inf")
     del yd, diff
-    status, reason = verdict(dtype, rel, all_finite)
+    status, accuracy, reason = verdict(dtype, s, rel, max_abs, ref_max_abs, all_finite)
     if status != "passed":
         return make_row(s, dtype, layout, impl, status, reason=reason, algo=algo,
                         max_abs_err=max_abs, rel_l2_err=rel, cache=cache, setup_ms=setup_ms,
@@ -584,7 +588,8 @@ def run_one(torch, F, s, kw, dtype, layout, impl, x64, w64, b64, ref, ref_norm, 
     return make_row(s, dtype, layout, impl, "passed", algo=algo, times_ms=times,
                     max_abs_err=max_abs, rel_l2_err=rel, deterministic="yes" if same else "no",
                     cache=cache, workspace_bytes=workspace, setup_ms=setup_ms, context=ctx,
-                    seed=args.seed, reference=REFERENCE)
+                    seed=args.seed, reference=REFERENCE, accuracy=accuracy,
+                    reason=reason)
 
 
 # ---- driver -------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Shared loading code for the tconv-bench result scripts (plot.py, compare.py, peer_pytorch.py).
 
-The results CSV contract lives in docs/results-csv.md; CONTRACT_COLUMNS below is that list in
-order. Implementation and suite names are data: nothing here (or in the scripts) lists them, so a
+The results CSV contract lives in docs/results-csv.md; the scripts read it as the JSON that
+`tconv_bench --print-contract` prints (contract() below): CONTRACT_COLUMNS is its list of contract
+columns in order, ACCURACY its accuracy policy. Implementation and suite names are data: nothing here (or in the scripts) lists them, so a
 new implementation or suite shows up in every plot and table without an edit.
 
 This module imports nothing beyond the standard library at import time: peer_pytorch.py uses it on
@@ -16,19 +17,9 @@ import os
 import re
 import sys
 
-# The contract columns, in order. Writers may append extra columns after them.
-CONTRACT_COLUMNS = [
-    "suite", "shape",
-    "n", "c_in", "h_in", "w_in", "c_out", "k_h", "k_w",
-    "stride_h", "stride_w", "pad_h", "pad_w", "out_pad_h", "out_pad_w", "dil_h", "dil_w", "groups",
-    "h_out", "w_out",
-    "dtype", "layout", "impl", "algo", "status", "reason",
-    "time_ms_median", "time_ms_min", "time_ms_stddev", "reps",
-    "gflops", "gbps", "work_ratio", "workspace_bytes",
-    "max_abs_err", "rel_l2_err", "deterministic", "cache",
-    "gpu", "sm_count", "sm_clock_mhz", "mem_clock_mhz", "driver", "cuda", "cublas", "cudnn",
-    "commit", "timestamp",
-]
+# The contract columns, in order, and every other documented column: read from the contract that
+# `tconv_bench --print-contract` prints (contract() below), never copied here. CONTRACT_COLUMNS,
+# EXTRA_COLUMNS and ACCURACY are module attributes computed on first use (__getattr__ below).
 
 # The fields that define a problem (PyTorch ConvTranspose2d), in contract order. Begin/end padding
 # (core/problem.hpp) is held in the same fields: pad = begin, out_pad = begin - end; a problem dict
@@ -66,6 +57,151 @@ COPY_CEILING_COLUMN = "ceiling_copy_gbps"
 
 class UserError(Exception):
     """A problem with the user's input: reported as one line on stderr, exit status 1."""
+
+
+# ---- the contract (tconv_bench --print-contract) ---------------------------------------------
+
+_SCRIPTS_DIR = os.path.dirname(os.path.abspath(__file__))
+# The contract tconv_bench wrote into a bundle (scripts/bundle.sh) or into the repository
+# (docs/results-contract.json, kept equal to the binary's output by a test).
+_CONTRACT_FILES = [os.path.join(os.path.dirname(_SCRIPTS_DIR), "contract.json"),
+                   os.path.join(os.path.dirname(_SCRIPTS_DIR), "docs", "results-contract.json")]
+_contract_cache = {}
+
+
+def _bench_candidates():
+    """Where a tconv_bench may be: $TCONV_BENCH, a bundle's bin/, $TCONV_BUILD_DIR, build/."""
+    root = os.path.dirname(_SCRIPTS_DIR)
+    out = []
+    if os.environ.get("TCONV_BENCH"):
+        out.append(os.environ["TCONV_BENCH"])
+    out.append(os.path.join(root, "bin", "tconv_bench"))
+    if os.environ.get("TCONV_BUILD_DIR"):
+        out.append(os.path.join(os.environ["TCONV_BUILD_DIR"], "tconv_bench"))
+    out.append(os.path.join(root, "build", "tconv_bench"))
+    return out
+
+
+def _check_contract(data, source: str) -> dict:
+    try:
+        cols = data["columns"]
+        names = [c["name"] for c in cols]
+        acc = data["accuracy"]
+        for d in acc["dtypes"].values():
+            for key in ("base", "per_sqrt_k", "cap"):
+                float(d[key])
+        float(acc["pointwise_factor"])
+        float(acc["reduced_precision_factor"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{source}: not a tconv-bench contract ({e!r})") from None
+    if len(set(names)) != len(names) or not names:
+        raise UserError(f"{source}: not a tconv-bench contract (empty or repeated columns)")
+    return data
+
+
+def contract() -> dict:
+    """The results CSV's contract: {"columns": [{"name", "contract", "meaning"}...],
+    "accuracy": {...}}, from $TCONV_CONTRACT (a JSON file), else from a tconv_bench
+    (--print-contract), else from the file tconv_bench wrote into a bundle or the repository."""
+    if "c" in _contract_cache:
+        return _contract_cache["c"]
+    import json
+    import subprocess
+    path = os.environ.get("TCONV_CONTRACT")
+    data = source = None
+    if path:
+        source = path
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            raise UserError(f"TCONV_CONTRACT={path}: cannot read the contract: {e}") from None
+    if data is None:
+        for bench in _bench_candidates():
+            if not (os.path.isfile(bench) and os.access(bench, os.X_OK)):
+                continue
+            try:
+                out = subprocess.run([bench, "--print-contract"], capture_output=True, text=True,
+                                     timeout=60, check=True).stdout
+                data, source = json.loads(out), f"{bench} --print-contract"
+                break
+            except (OSError, subprocess.SubprocessError, ValueError):
+                continue  # an older binary without --print-contract, or one that cannot start
+    if data is None:
+        for path in _CONTRACT_FILES:
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as f:
+                    data, source = json.load(f), path
+                break
+    if data is None:
+        raise UserError("no results-CSV contract found: build tconv_bench, or set TCONV_BENCH or "
+                        "TCONV_CONTRACT (docs/results-csv.md)")
+    _contract_cache["c"] = _check_contract(data, source)
+    return _contract_cache["c"]
+
+
+def __getattr__(name):
+    if name == "CONTRACT_COLUMNS":
+        return [c["name"] for c in contract()["columns"] if c["contract"]]
+    if name == "EXTRA_COLUMNS":
+        return [c["name"] for c in contract()["columns"] if not c["contract"]]
+    if name == "ACCURACY":
+        return contract()["accuracy"]
+    raise AttributeError(f"module 'tconv_results' has no attribute '{name}'")
+
+
+def max_taps_1d(k: int, stride: int, dil: int) -> int:
+    """Most taps of a kernel dimension that reach one output (bench/tolerance.hpp)."""
+    return max(sum(1 for t in range(k) if (t * dil) % stride == r) for r in range(stride))
+
+
+def reduction_length(p) -> int:
+    """K: products summed into one output at most (the contract's reduction_length)."""
+    return (int(p["c_in"]) // int(p["groups"]) * max_taps_1d(int(p["k_h"]), int(p["stride_h"]),
+                                                             int(p["dil_h"]))
+            * max_taps_1d(int(p["k_w"]), int(p["stride_w"]), int(p["dil_w"])))
+
+
+def rel_l2_bound(dtype: str, p) -> float:
+    """The contract's rel_l2 bound for dtype on problem p."""
+    dt = contract()["accuracy"]["dtypes"]
+    if dtype not in dt:
+        raise ValueError(f"no tolerance for dtype '{dtype}'")
+    b = dt[dtype]
+    k = max(reduction_length(p), 1)
+    return min(float(b["cap"]), float(b["base"]) + float(b["per_sqrt_k"]) * math.sqrt(k))
+
+
+def judge_accuracy(dtype: str, p, rel_l2: float, max_abs_err: float, max_abs_ref: float,
+                   all_finite: bool):
+    """(status, accuracy, reason) by the contract's policy, as bench/tolerance.hpp's
+    judge_accuracy: passed/full within the bounds, passed/reduced within reduced_precision_factor
+    times them, else incorrect; NaN or Inf never passes."""
+    acc = contract()["accuracy"]
+    if not all_finite:
+        return "incorrect", "", "NaN or Inf in the output"
+    rel_bound = rel_l2_bound(dtype, p)
+    point = float(acc["pointwise_factor"])
+
+    def why(scale):
+        rb = rel_bound * scale
+        if not rel_l2 <= rb:
+            return f"rel_l2_err {rel_l2:.3g} > tolerance {rb:.3g}"
+        ab = point * rb * max_abs_ref
+        if not max_abs_err <= ab:
+            return (f"max_abs_err {max_abs_err:.3g} > tolerance {ab:.3g} ({point * rb:.3g} * "
+                    f"max|ref| {max_abs_ref:.3g})")
+        return ""
+
+    strict = why(1.0)
+    if not strict:
+        return "passed", "full", ""
+    factor = float(acc["reduced_precision_factor"])
+    loose = why(factor)
+    if loose:
+        return "incorrect", "", loose
+    return "passed", "reduced", (f"reduced accuracy: {strict} (within the reduced-precision "
+                                 f"bound, {factor:g}x)")
 
 
 def run_cli(main, argv=None) -> int:

@@ -1,4 +1,4 @@
-// The CPU runtime itself (tests/cpu_cuda): the properties the kernel tests rely on to fail on a
+// The CPU runtime itself (cpu_cuda): the properties the kernel tests rely on to fail on a
 // wrong kernel, each shown with a small kernel that gets it wrong.
 #include <gtest/gtest.h>
 

@@ -11,8 +11,8 @@
 #include "kernels/phase_gemm/phase_gemm_kernel.cuh"
 #include "kernels/ref/reference_gpu_kernel.cuh"
 #include "kernels/zero_insert/zero_insert_direct_kernel.cuh"
-#include "tests/cpu_cuda/host_blas.hpp"
-#include "tests/cpu_cuda/kernel_check.hpp"
+#include "tests/support/host_blas.hpp"
+#include "tests/support/kernel_check.hpp"
 
 namespace tconv {
 namespace {

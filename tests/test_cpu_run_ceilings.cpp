@@ -6,8 +6,8 @@
 #include <random>
 #include <vector>
 
-#include "tests/cpu_cuda/host_blas.hpp"
-#include "tests/cpu_cuda/kernel_check.hpp"
+#include "tests/support/host_blas.hpp"
+#include "tests/support/kernel_check.hpp"
 #include "bench/ceilings_kernels.cuh"
 #include "kernels/common/gpu_timer_kernel.cuh"
 
@@ -45,7 +45,7 @@ TEST(CpuRunCeilings, FillKernelsWriteEveryElementWithUniformValues) {
   check_fill<__half>(5000);
 }
 
-// The same fills with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+// The same fills with the grids capped (cpu_cuda/grid_cap.hpp): the loops' later passes.
 TEST(CpuRunCeilings, FillKernelsUnderGridCap) {
   ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
   ::cpu_cuda::set_seed(7);

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "tests/cpu_cuda/kernel_check.hpp"
+#include "tests/support/kernel_check.hpp"
 #include "kernels/cudnn/cudnn_kernels.cuh"
 
 namespace tconv {
@@ -29,7 +29,7 @@ void bias_case(DType dt, uint64_t seed) {
       convert::round_all(dt, y0);
       if (nhwc) y0 = convert::nchw_to_nhwc(y0.data(), p.n, p.c_out, p.h_out(), p.w_out());
       r.ys = ::cpu_cuda::to_device(convert::to_storage(dt, y0.data(), y0.size()), "y");
-      dnn_kernels::launch_bias_add<T>(nullptr, p, nhwc, r.bp<T>(), r.yp<T>());
+      bias_pass::launch_bias_add<T>(nullptr, p, nhwc, r.bp<T>(), r.yp<T>());
       ASSERT_EQ(testing::judge(r), "") << testing::describe(r);
     }
   }
@@ -38,7 +38,7 @@ void bias_case(DType dt, uint64_t seed) {
 TEST(CpuRunCudnnKernels, BiasAddFp32) { bias_case<float>(DType::fp32, 301); }
 TEST(CpuRunCudnnKernels, BiasAddFp16) { bias_case<__half>(DType::fp16, 302); }
 TEST(CpuRunCudnnKernels, BiasAddBf16) { bias_case<__nv_bfloat16>(DType::bf16, 303); }
-// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+// The same problems with the grids capped (cpu_cuda/grid_cap.hpp): the loops' later passes.
 TEST(CpuRunCudnnKernels, BiasAddFp32UnderGridCap) {
   ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
   bias_case<float>(DType::fp32, 301);

@@ -1,6 +1,6 @@
 // scatter (with its bias fill) and gather, the real kernels run on the CPU runtime through the
 // production launch code, against ref::direct.
-#include "tests/cpu_cuda/kernel_check.hpp"
+#include "tests/support/kernel_check.hpp"
 #include "kernels/direct/gather_kernel.cuh"
 #include "kernels/direct/scatter_kernel.cuh"
 
@@ -40,7 +40,7 @@ TEST(CpuRunDirect, ScatterMatchesDirect) { scatter_case(); }
 TEST(CpuRunDirect, GatherFp32MatchesDirect) { gather_case<float>(DType::fp32, 102); }
 TEST(CpuRunDirect, GatherFp16MatchesDirect) { gather_case<__half>(DType::fp16, 103); }
 TEST(CpuRunDirect, GatherBf16MatchesDirect) { gather_case<__nv_bfloat16>(DType::bf16, 104); }
-// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+// The same problems with the grids capped (cpu_cuda/grid_cap.hpp): the loops' later passes.
 TEST(CpuRunDirect, ScatterUnderGridCap) {
   ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
   scatter_case();

@@ -2,8 +2,8 @@
 // bias fill) on the CPU runtime through the production launch code, and the cuBLAS calls'
 // arguments, built by the production functions, executed by an fp64 host GEMM that follows
 // cuBLAS's documented semantics. Compared with ref::direct.
-#include "tests/cpu_cuda/kernel_check.hpp"
-#include "tests/cpu_cuda/host_blas.hpp"
+#include "tests/support/kernel_check.hpp"
+#include "tests/support/host_blas.hpp"
 #include "kernels/explicit/explicit_gemm_kernel.cuh"
 #include "kernels/gemm_col2im/gemm_col2im_kernel.cuh"
 
@@ -39,7 +39,7 @@ TEST(CpuRunGemmCol2im, Fp32MatchesDirect) { col2im_case(DType::fp32, 301); }
 TEST(CpuRunGemmCol2im, Tf32MatchesDirect) { col2im_case(DType::tf32, 302); }
 TEST(CpuRunGemmCol2im, Fp16MatchesDirect) { col2im_case(DType::fp16, 303); }
 TEST(CpuRunGemmCol2im, Bf16MatchesDirect) { col2im_case(DType::bf16, 304); }
-// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+// The same problems with the grids capped (cpu_cuda/grid_cap.hpp): the loops' later passes.
 TEST(CpuRunGemmCol2im, Fp32UnderGridCap) {
   ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
   col2im_case(DType::fp32, 301);

@@ -3,7 +3,7 @@
 // (pg::plan_problem), on random problems of each path (SIMT fp32, mma.sync tf32/fp16/bf16, the
 // direct kernel, the 1x1-input lowering), both layouts, judged against ref::direct by the bench's
 // own tolerance. The SM count handed to the plan varies, so every tile of kTiles is chosen.
-#include "tests/cpu_cuda/kernel_check.hpp"
+#include "tests/support/kernel_check.hpp"
 #include "kernels/phase_gemm/phase_gemm_kernel.cuh"
 
 namespace tconv {
@@ -143,7 +143,7 @@ TEST_P(CpuRunPhaseGemm, LoweredOneByOneInputsMatchDirect) {
   EXPECT_GT(cov.bias, 0);
 }
 
-// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes
+// The same problems with the grids capped (cpu_cuda/grid_cap.hpp): the loops' later passes
 // over m-tiles, n-tiles, phase-groups, output tasks and channel chunks.
 TEST(CpuRunPhaseGemmUnderGridCap, EveryPathFp32) {
   ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);

@@ -1,8 +1,8 @@
 // explicit_spmm (the CSR builder kernel and the fill of y on the CPU runtime, the cuSPARSE call's
 // arguments executed by an fp64 host SpMM) and the fp64 GPU reference's gather kernel, against
 // ref::direct.
-#include "tests/cpu_cuda/kernel_check.hpp"
-#include "tests/cpu_cuda/host_blas.hpp"
+#include "tests/support/kernel_check.hpp"
+#include "tests/support/host_blas.hpp"
 #include "kernels/explicit/explicit_spmm_kernel.cuh"
 #include "kernels/ref/reference_gpu_kernel.cuh"
 
@@ -49,7 +49,7 @@ void spmm_case(DType dt, uint64_t seed) {
 TEST(CpuRunExplicitSpmm, Fp32MatchesDirect) { spmm_case(DType::fp32, 401); }
 TEST(CpuRunExplicitSpmm, Fp16MatchesDirect) { spmm_case(DType::fp16, 402); }
 TEST(CpuRunExplicitSpmm, Bf16MatchesDirect) { spmm_case(DType::bf16, 403); }
-// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+// The same problems with the grids capped (cpu_cuda/grid_cap.hpp): the loops' later passes.
 TEST(CpuRunExplicitSpmm, Fp32UnderGridCap) {
   ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
   spmm_case(DType::fp32, 401);

@@ -1,6 +1,6 @@
 // zero_insert_direct's fill and convolution (with the weight flip of zi_weight_slot), the real
 // kernels run on the CPU runtime through the production launch code, against ref::direct.
-#include "tests/cpu_cuda/kernel_check.hpp"
+#include "tests/support/kernel_check.hpp"
 #include "kernels/zero_insert/zero_insert_direct_kernel.cuh"
 
 namespace tconv {
@@ -50,7 +50,7 @@ TEST(CpuRunZeroInsert, SeveralWeightChunksMatchDirect) {
 TEST(CpuRunZeroInsert, Fp32MatchesDirect) { zero_insert_case<float>(DType::fp32, 201); }
 TEST(CpuRunZeroInsert, Fp16MatchesDirect) { zero_insert_case<__half>(DType::fp16, 202); }
 TEST(CpuRunZeroInsert, Bf16MatchesDirect) { zero_insert_case<__nv_bfloat16>(DType::bf16, 203); }
-// The same problems with the grids capped (tests/cpu_cuda/grid_cap.hpp): the loops' later passes.
+// The same problems with the grids capped (cpu_cuda/grid_cap.hpp): the loops' later passes.
 TEST(CpuRunZeroInsert, Fp32UnderGridCap) {
   ::cpu_cuda::GridCap cap(::cpu_cuda::kTestGridCap, true);
   zero_insert_case<float>(DType::fp32, 201);

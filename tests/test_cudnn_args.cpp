@@ -19,7 +19,7 @@
 
 #include "kernels/cudnn/cudnn_common.hpp"
 #include "kernels/cudnn/cudnn_graph.hpp"
-#include "tests/cpu_cuda/kernel_check.hpp"
+#include "tests/support/kernel_check.hpp"
 
 namespace tconv {
 namespace {

@@ -278,16 +278,23 @@ std::vector<Problem> begin_end_problems() {
 class GpuImpls : public ::testing::TestWithParam<std::string> {};
 
 // Every (problem, dtype, layout) the implementation claims, verified against the fp64 reference.
-void verify_claimed(const std::string& name, const std::vector<Problem>& problems) {
+// require_pass: at least one claimed row must pass, else the test fails (an implementation that
+// claims nothing on the test problems, or whose every row was refused at run time), unless every
+// refusal was not_supported at run time (the GPU lacks what it needs: an sm_90a row on another
+// GPU), which skips the test with the implementation's reason.
+void verify_claimed(const std::string& name, const std::vector<Problem>& problems,
+                    bool require_pass) {
   Context& ctx = shared_context();
   ReferenceCache refs(17);
-  int passed = 0, other = 0;
+  int passed = 0, other = 0, claimed = 0, runtime_unsupported = 0;
+  std::string first_unsupported;
   for (const Problem& p : problems)
     for (DType t : {DType::fp32, DType::tf32, DType::fp16, DType::bf16})
       for (Layout l : {Layout::nchw, Layout::nhwc}) {
         const Config cfg{t, l};
         auto impl = create_implementation(name);
         if (!impl->can_implement(p, cfg).ok) continue;
+        ++claimed;
         const RowOutcome o = verify_row(ctx, *impl, p, cfg, refs);
         impl->release();
         std::ostringstream where;
@@ -302,21 +309,31 @@ void verify_claimed(const std::string& name, const std::vector<Problem>& problem
           ADD_FAILURE() << "failed: " << where.str() << ": " << o.reason;
         } else {
           ++other;  // not_supported at prepare time, or skipped for memory
+          if (o.status == "not_supported" && runtime_unsupported++ == 0)
+            first_unsupported = where.str() + ": " + o.reason;
         }
       }
   std::printf("%s: %d rows passed, %d not supported/skipped at run time\n", name.c_str(), passed,
               other);
   ASSERT_FALSE(device_lost()) << "the device is unusable after " << name;
+  if (!require_pass || passed > 0) return;
+  if (claimed == 0)
+    FAIL() << name << " claims no configuration (can_implement) on any test problem";
+  if (runtime_unsupported == claimed)
+    GTEST_SKIP() << name << ": the GPU lacks what it needs: every claimed row was not_supported "
+                 << "at run time (first: " << first_unsupported << ")";
+  FAIL() << name << ": none of its " << claimed << " claimed rows passed (" << other
+         << " skipped or not supported at run time)";
 }
 
 TEST_P(GpuImpls, VerifiedInEveryClaimedConfig) {
   TCONV_REQUIRE_GPU();
-  verify_claimed(GetParam(), test_problems());
+  verify_claimed(GetParam(), test_problems(), /*require_pass=*/true);
 }
 
 TEST_P(GpuImpls, BeginEndPaddingVerifiedWhereClaimed) {
   TCONV_REQUIRE_GPU();
-  verify_claimed(GetParam(), begin_end_problems());
+  verify_claimed(GetParam(), begin_end_problems(), /*require_pass=*/false);
 }
 
 INSTANTIATE_TEST_SUITE_P(GpuAll, GpuImpls, ::testing::ValuesIn(gpu_implementation_names()),

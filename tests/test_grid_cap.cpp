@@ -1,4 +1,4 @@
-// The tests' grid cap (tests/cpu_cuda/grid_cap.hpp) and why the CPU-runtime tests rerun their
+// The tests' grid cap (cpu_cuda/grid_cap.hpp) and why the CPU-runtime tests rerun their
 // problems under it: a grid-stride loop with a slip in its step passes every small problem on the
 // production grid (one pass per thread) and fails once the grid is capped.
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // phase_gemm on the CPU: the phase decomposition, the per-phase implicit GEMM mappings, the kernel's
 // tile decoding, and every GEMM kernel instantiation and the direct kernel run on the CPU runtime
-// (tests/cpu_cuda: the real __global__ functions through their production launch code, mma.sync
+// (cpu_cuda: the real __global__ functions through their production launch code, mma.sync
 // modelled from the PTX fragment tables) on exact integer data, all against ref::direct.
 // tests/test_cpu_run_phase_gemm.cpp runs the whole implementation's dispatch on random reals.
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // The arguments of one cuBLAS GEMM call, as data. Each cuBLAS call site builds a GemmArgs in a
 // small function that the tests call too; the tests then execute those very arguments with an
 // fp64 host GEMM that follows cuBLAS's documented column-major semantics
-// (tests/cpu_cuda/host_blas.hpp), so a wrong transpose, leading dimension, stride or beta fails
+// (tests/support/host_blas.hpp), so a wrong transpose, leading dimension, stride or beta fails
 // on a machine without a GPU.
 #pragma once
 

@@ -10,11 +10,11 @@
 
 namespace tconv {
 
-namespace {
-
 std::string cuda_version_text(int v) {
   return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
 }
+
+namespace {
 
 // The driver as the dynamic loader sees it, without going through the runtime: on a machine with
 // no driver at all the runtime answers "insufficient driver" too, so only this tells "no driver"
@@ -64,8 +64,6 @@ GpuProbe probe_gpu() {
   return classify_gpu_probe(probe_driver(), runtime, err, count);
 }
 
-namespace {
-
 // The file a symbol was loaded from (cudart is linked statically: then it is the program itself).
 std::string file_of(const void* symbol) {
   Dl_info info{};
@@ -76,6 +74,8 @@ std::string file_of(const void* symbol) {
   }
   return "?";
 }
+
+namespace {
 
 template <typename GetProperty>
 std::string property_version(GetProperty get) {
@@ -100,12 +100,7 @@ std::vector<LoadedLibrary> loaded_libraries() {
                     return cusparseGetProperty(t, out) == CUSPARSE_STATUS_SUCCESS;
                   }),
                   file_of(reinterpret_cast<const void*>(&cusparseGetProperty))});
-  const size_t c = cudnnGetVersion();
-  libs.push_back({"cudnn",
-                  std::to_string(c / 10000) + "." + std::to_string((c % 10000) / 100) + "." +
-                      std::to_string(c % 100) + " (built for CUDA " +
-                      cuda_version_text(int(cudnnGetCudartVersion())) + ")",
-                  file_of(reinterpret_cast<const void*>(&cudnnGetVersion))});
+  libs.push_back(cudnn_library());
   const DriverInfo d = probe_driver();
   std::string driver_file = "not installed";
   if (d.loaded) {
@@ -144,7 +139,7 @@ Context::Context(int device) : device_(device) {
 
 Context::~Context() {
   // Destructors must not throw: errors here are ignored.
-  if (cudnn_) cudnnDestroy(cudnn_);
+  if (cudnn_) destroy_cudnn();
   if (cusparse_) cusparseDestroy(cusparse_);
   if (cublas_) cublasDestroy(cublas_);
   if (stream_) cudaStreamDestroy(stream_);
@@ -166,15 +161,6 @@ cusparseHandle_t Context::cusparse() {
     TCONV_CUSPARSE_CHECK(cusparseSetStream(cusparse_, stream_));
   }
   return cusparse_;
-}
-
-cudnnHandle_t Context::cudnn() {
-  if (host_only()) throw Error("cudnn: no GPU in a host-only context");
-  if (!cudnn_) {
-    TCONV_CUDNN_CHECK(cudnnCreate(&cudnn_));
-    TCONV_CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
-  }
-  return cudnn_;
 }
 
 void Context::synchronize() {

@@ -4,12 +4,16 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 #include <cusparse.h>
 
 #include <cstddef>
 #include <string>
 #include <vector>
+
+// cuDNN's handle type, as cudnn.h declares it: the context holds the handle without including
+// cudnn.h, which only the cuDNN rows do (kernels/cudnn/cudnn_context.cpp creates it).
+struct cudnnContext;
+typedef struct cudnnContext* cudnnHandle_t;
 
 namespace tconv {
 
@@ -38,6 +42,12 @@ struct LoadedLibrary {
 };
 std::vector<LoadedLibrary> loaded_libraries();
 std::string describe_libraries();  // one line per library
+// The file a symbol was loaded from; a CUDA version number (12040) as text ("12.4").
+std::string file_of(const void* symbol);
+std::string cuda_version_text(int version);
+// cuDNN's entry and its version alone ("9.10.2"), from kernels/cudnn/cudnn_context.cpp.
+LoadedLibrary cudnn_library();
+std::string cudnn_version_text();
 
 // True when a CUDA device can be used; false when there is none (`why` says why in one line);
 // throws tconv::FatalError when the driver or runtime is broken. Probed once per process.
@@ -78,6 +88,7 @@ class Context {
   cusparseHandle_t cusparse_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
   size_t budget_ = 0;
+  void destroy_cudnn() noexcept;  // kernels/cudnn/cudnn_context.cpp
 };
 
 }  // namespace tconv

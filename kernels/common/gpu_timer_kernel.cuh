@@ -5,26 +5,12 @@
 
 #include <cstdint>
 
-#if !defined(__CUDA_ARCH__)
-#include <chrono>
-#endif
-
 #include "kernels/common/launch.cuh"
 
 namespace tconv {
 inline namespace TCONV_KERNEL_NS {
 
-__device__ inline uint64_t global_timer_ns() {
-#if defined(__CUDA_ARCH__)
-  uint64_t t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-#else
-  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::steady_clock::now().time_since_epoch())
-                      .count());
-#endif
-}
+__device__ inline uint64_t global_timer_ns() { return seam::global_timer_ns(); }
 
 // Spins until the host sets words[0], or until timeout_ns have passed (then sets words[1]).
 __global__ void hold_stream_kernel(volatile int32_t* words, uint64_t timeout_ns) {

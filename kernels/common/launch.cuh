@@ -1,27 +1,14 @@
-// The one way our kernels are launched: tconv::launch(kernel, grid, block, smem, stream, args...).
-// Under nvcc it is kernel<<<...>>> followed by TCONV_CHECK_LAUNCH(); compiled by a plain C++
-// compiler (the tests) it runs the same kernel with the same grid, block and shared memory on
-// the CPU runtime of tests/cpu_cuda, so what the CPU tests check is what the GPU gets.
-// The plain kernels' loops are grid-stride, so the grid only needs enough blocks to fill the GPU:
-// capping it keeps any problem size within launch limits.
-//
-// Kernel headers open namespace tconv::TCONV_KERNEL_NS: an inline namespace whose name differs
-// between the two builds, so the CPU build of a kernel template can never be merged by the
-// linker with the GPU build's host stub of the same name.
+// The one way our kernels are launched: tconv::launch(kernel, grid, block, smem, stream, args...),
+// the seam's launch (kernels/common/seam.cuh): on the GPU kernel<<<...>>> followed by a launch
+// check, compiled by a plain C++ compiler (the tests) the same kernel with the same grid, block
+// and shared memory on the CPU runtime (cpu_cuda/), so what the CPU tests check is what the GPU
+// gets. The plain kernels' loops are grid-stride, so the grid only needs enough blocks to fill
+// the GPU: capping it keeps any problem size within launch limits.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <utility>
-
-#if defined(__CUDACC__)
-#include "kernels/common/cuda_check.hpp"
-#define TCONV_KERNEL_NS gpu_run
-#else
-#include "tests/cpu_cuda/cpu_cuda.hpp"
-#include "tests/cpu_cuda/grid_cap.hpp"
-#define TCONV_KERNEL_NS cpu_run
-#endif
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -29,31 +16,20 @@
 #include "core/problem.hpp"
 #include "core/types.hpp"
 #include "kernels/common/layout.hpp"
+#include "kernels/common/seam.cuh"
 
 namespace tconv {
 inline namespace TCONV_KERNEL_NS {
 
-#if defined(__CUDACC__)
-template <typename... P, typename... A>
-void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-            A&&... args) {
-  kernel<<<grid, block, smem, stream>>>(std::forward<A>(args)...);
-  TCONV_CHECK_LAUNCH();
-}
-
-inline void memset_async(void* p, int value, size_t bytes, cudaStream_t stream) {
-  TCONV_CUDA_CHECK(cudaMemsetAsync(p, value, bytes, stream));
-}
-#endif
+using seam::launch;
+using seam::memset_async;
 
 // One dimension of a grid-stride kernel's grid: `blocks` (one pass over the work) clamped to
 // [1, hi]. Every grid-stride launch sizes its grid here, so that the CPU tests can cap it further
-// (tests/cpu_cuda/grid_cap.hpp) and run each loop's later passes on small problems.
+// (cpu_cuda/grid_cap.hpp) and run each loop's later passes on small problems.
 inline unsigned grid_extent(int64_t blocks, int64_t hi) {
-#if !defined(__CUDACC__)
-  const int64_t cap = ::cpu_cuda::next_grid_cap();
+  const int64_t cap = seam::grid_cap();
   if (cap > 0) hi = std::min(hi, cap);
-#endif
   return unsigned(std::clamp<int64_t>(blocks, 1, hi));
 }
 

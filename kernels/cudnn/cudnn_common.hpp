@@ -30,9 +30,11 @@
 #include "core/problem.hpp"
 #include "core/types.hpp"
 #include "kernels/common/cuda_check.hpp"
+#include "kernels/cudnn/cudnn_check.hpp"
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/implementation.hpp"
 #include "kernels/common/index_math.hpp"
+#include "kernels/common/row_util.hpp"
 
 #if defined(__CUDACC__)
 #include <cuda_bf16.h>
@@ -366,26 +368,9 @@ inline bool is_refusal(cudnnStatus_t st) {
 
 namespace tconv::dnn {
 
-// ---- Sizes ---------------------------------------------------------------------------------
-inline std::string mib(size_t bytes) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  return buf;
-}
-
-// Allocates `bytes` into buf, or leaves it empty and returns false when the device is out of
-// memory (the error is cleared so later calls start clean).
-inline bool try_allocate(DeviceBuffer& buf, size_t bytes) {
-  buf.reset();
-  if (bytes == 0) return true;
-  try {
-    buf.resize(bytes);
-    return true;
-  } catch (const Error&) {
-    cudaGetLastError();
-    return false;
-  }
-}
+// The helpers every library row shares (kernels/common/row_util.hpp).
+using ::tconv::mib;
+using ::tconv::try_allocate;
 
 // ---- RAII legacy descriptors ---------------------------------------------------------------
 class TensorDesc {
@@ -594,35 +579,14 @@ inline std::string find_note(float time_ms, size_t ws_bytes) {
 namespace tconv::dnn {
 namespace {
 
-// Calls f(T{}) with T the storage type of the config's dtype.
 template <typename F>
 inline void dispatch_storage(DType t, F&& f) {
-  switch (t) {
-    case DType::fp32:
-    case DType::tf32:
-      f(float{});
-      return;
-    case DType::fp16:
-      f(__half{});
-      return;
-    case DType::bf16:
-      f(__nv_bfloat16{});
-      return;
-    default:
-      throw Error(std::string("cuDNN implementations: unsupported dtype ") + to_string(t));
-  }
+  ::tconv::dispatch_storage(t, "cuDNN implementations", std::forward<F>(f));
 }
 
-
-// The bias pass (kernels/cudnn/cudnn_kernels.cuh) after the library call.
+// The bias pass after the library call (kernels/common/bias_add.cuh).
 inline void add_bias(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) {
-  if (!p.has_bias || t.bias == nullptr) return;
-  const bool nhwc = cfg.layout == Layout::nhwc;
-  dispatch_storage(cfg.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    dnn_kernels::launch_bias_add<T>(ctx.stream(), p, nhwc, static_cast<const T*>(t.bias),
-                                    static_cast<T*>(t.y));
-  });
+  ::tconv::add_bias(ctx, p, cfg, t, "cuDNN implementations");
 }
 
 // The backward-data call of cudnn_algo* and cudnn_find, then the bias pass. refusable: a cuDNN

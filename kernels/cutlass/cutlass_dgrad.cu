@@ -28,7 +28,8 @@
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/gpu_timer.hpp"
-#include "kernels/cudnn/cudnn_common.hpp"
+#include "kernels/common/bias_add.cuh"
+#include "kernels/common/row_util.hpp"
 #include "kernels/cutlass/cutlass_dgrad_runner.hpp"
 
 namespace tconv {
@@ -71,8 +72,8 @@ class CutlassDgrad : public Implementation {
         ws = std::max(ws, runners_[i]->workspace_bytes(shape_));
       }
     if (ok.empty()) throw NotSupported(can_implement(p, cfg).reason);
-    if (!dnn::try_allocate(workspace_, ws))
-      throw Skipped("cutlass_dgrad: workspace of " + dnn::mib(ws) + " cannot be allocated");
+    if (!try_allocate(workspace_, ws))
+      throw Skipped("cutlass_dgrad: workspace of " + mib(ws) + " cannot be allocated");
 
     GpuTimer timer(ctx.stream());
     double best_ms = 0;
@@ -104,7 +105,7 @@ class CutlassDgrad : public Implementation {
     if (best_ < 0) throw Error("cutlass_dgrad: run() before prepare()");
     if (t.x != x_ || t.w != w_ || t.y != y_) bind(t, ctx.stream());  // host work only
     runners_[size_t(best_)]->run(ctx.stream());
-    dnn::add_bias(ctx, p, cfg, t);
+    add_bias(ctx, p, cfg, t, "cutlass_dgrad");
   }
 
   std::string algo() const override {

@@ -12,13 +12,6 @@
 #include "kernels/common/index_math.hpp"
 #include "kernels/common/layout.hpp"
 
-// `#pragma unroll` for the fixed-size channel loops; plain C++ compilers (the CPU tests) would
-// warn about the unknown pragma.
-#if defined(__CUDACC__)
-#define TCONV_KMATH_UNROLL _Pragma("unroll")
-#else
-#define TCONV_KMATH_UNROLL
-#endif
 
 namespace tconv::kmath {
 
@@ -84,7 +77,7 @@ TCONV_HD void gather_tile(const Problem& p, bool nhwc, const T* __restrict__ x,
   const int nvalid = idx::min_int(CoT, cog - it.j0);
 
   Acc acc[CoT];
-TCONV_KMATH_UNROLL
+TCONV_UNROLL
   for (int c = 0; c < CoT; ++c)
     acc[c] = (p.has_bias && bias && c < nvalid) ? Acc(bias[it.g * cog + it.j0 + c]) : Acc(0);
 
@@ -98,14 +91,14 @@ TCONV_KMATH_UNROLL
         const int ix = idx::input_of_tap(it.ox, kx, dw);
         const Acc xv = Acc(x[act_offset(nhwc, it.n, ci, iy, ix, p.c_in, p.h_in, p.w_in)]);
         const T* wp = w + weight_offset(nhwc, ci, it.j0, ky, kx, cog, kh, kw);
-TCONV_KMATH_UNROLL
+TCONV_UNROLL
         for (int c = 0; c < CoT; ++c)
           if (c < nvalid) acc[c] += xv * Acc(wp[c * wstride]);
       }
     }
   }
   const int64_t ho = p.h_out(), wo = p.w_out();
-TCONV_KMATH_UNROLL
+TCONV_UNROLL
   for (int c = 0; c < CoT; ++c)
     if (c < nvalid)
       y[act_offset(nhwc, it.n, it.g * cog + it.j0 + c, it.oy, it.ox, p.c_out, ho, wo)] =

@@ -1,7 +1,7 @@
 // phase_gemm's __global__ kernels (the GEMM kernel with its SIMT and mma.sync engines, the direct
 // kernel) and all of their launch code, down to the one entry point phase_gemm_launch() that
 // PhaseGemm::run calls. Included by phase_gemm.cu and, compiled as C++ on the CPU runtime of
-// tests/cpu_cuda, by the tests, which therefore run these very kernels with the grid, block and
+// cpu_cuda, by the tests, which therefore run these very kernels with the grid, block and
 // shared-memory sizes the GPU gets (kernels/phase_gemm/phase_gemm.cu has the algorithm's notes).
 #pragma once
 
@@ -25,82 +25,27 @@ using pg::Engine;
 
 template <typename S>
 __device__ __forceinline__ uint32_t smem_u32(const S* p) {
-#if !defined(TCONV_CPU_CUDA)
-  if constexpr (sizeof(S) == 4)
-    return __float_as_uint(*p);
-  else
-    return *reinterpret_cast<const uint32_t*>(p);  // two k-consecutive 16-bit elements
-#else
-  // The CPU runtime: the same bytes, with the 4-byte alignment the 32-bit shared load needs.
-  ::cpu_cuda::check_aligned(p, 4, "mma fragment load");
-  uint32_t v;
-  std::memcpy(&v, static_cast<const void*>(p), 4);
-  return v;
-#endif
+  // One 32-bit shared load: a tf32 element, or two k-consecutive 16-bit ones.
+  return seam::lds<uint32_t>(p);
 }
 
 // ldmatrix.x4 and ldmatrix.x4.trans: four 8x8 matrices of 16-bit elements from shared memory;
 // this lane gives the address of one 16-byte row (phase_gemm_tile.hpp's TcGeometry::a_ldsm,
 // b_ldsm). Two functions rather than one with a flag, so that the profiler's sites (named after
 // the caller of an access helper, the helper after "via") keep A's fragment reads apart from B's.
-#define TCONV_PG_LDMATRIX(name, qual, trans)                                                 \
-  __device__ __forceinline__ void name(uint32_t(&d)[4], const void* row) {                   \
-    TCONV_PG_LDMATRIX_BODY(qual, trans)                                                      \
-  }
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
-#define TCONV_PG_LDMATRIX_BODY(qual, trans)                                                  \
-  const uint32_t a = uint32_t(__cvta_generic_to_shared(row));                                \
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4" qual ".shared.b16 {%0,%1,%2,%3}, [%4];\n"     \
-               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])                              \
-               : "r"(a));
-#elif defined(__CUDA_ARCH__)
-// As mma below: prepare() never selects the tensor-core path below sm_80.
-#define TCONV_PG_LDMATRIX_BODY(qual, trans) (void)d, (void)row; __trap();
-#elif defined(TCONV_CPU_CUDA)
-// tests/cpu_cuda/ldmatrix.hpp: the PTX fragment table.
-#define TCONV_PG_LDMATRIX_BODY(qual, trans) ::cpu_cuda::ldmatrix_b16<4>(d, row, trans);
-#else
-#define TCONV_PG_LDMATRIX_BODY(qual, trans) (void)d, (void)row;
-#endif
-TCONV_PG_LDMATRIX(ldmatrix_x4, "", false)
-TCONV_PG_LDMATRIX(ldmatrix_x4_trans, ".trans", true)
-#undef TCONV_PG_LDMATRIX
-#undef TCONV_PG_LDMATRIX_BODY
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&d)[4], const void* row) {
+  seam::ldsm_x4(d, row);
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&d)[4], const void* row) {
+  seam::ldsm_x4_trans(d, row);
+}
 
+// prepare() selects the tensor-core path only on sm_80 and later (the seam's device backend traps
+// below that).
 template <typename T>
 __device__ __forceinline__ void mma(float& c0, float& c1, float& c2, float& c3,
                                     const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  if constexpr (std::is_same_v<T, float>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
-        "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c0), "+f"(c1), "+f"(c2), "+f"(c3)
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-  } else if constexpr (std::is_same_v<T, __half>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-        "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c0), "+f"(c1), "+f"(c2), "+f"(c3)
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-        "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c0), "+f"(c1), "+f"(c2), "+f"(c3)
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-  }
-#elif defined(__CUDA_ARCH__)
-  // prepare() never selects the tensor-core path below sm_80; fail loudly if it ever runs.
-  (void)c0, (void)c1, (void)c2, (void)c3, (void)a, (void)b;
-  __trap();
-#elif defined(TCONV_CPU_CUDA)
-  // The tests' CPU runtime: the same warp-collective instruction, modelled from the PTX fragment
-  // tables (tests/cpu_cuda/mma_sync.hpp).
-  ::cpu_cuda::mma_sync<T>(c0, c1, c2, c3, a, b);
-#else
-  (void)c0, (void)c1, (void)c2, (void)c3, (void)a, (void)b;
-#endif
+  seam::mma_sync<T>(c0, c1, c2, c3, a, b);
 }
 
 // One stage of the warp tile: BK/KS instruction steps, MI x NI instructions each. The 16-bit
@@ -110,13 +55,13 @@ template <class C>
 __device__ __forceinline__ void tc_compute(pg::TcGeometry<C>& geo, const typename C::S* As,
                                            const typename C::S* Bs) {
   using G = pg::TcGeometry<C>;
-TCONV_PG_UNROLL
+TCONV_UNROLL
   for (int kk = 0; kk < C::BK; kk += G::KS) {
     uint32_t a[G::MI][4], b[G::NI][2];
     if constexpr (C::ldsm) {
-TCONV_PG_UNROLL
+TCONV_UNROLL
       for (int mi = 0; mi < G::MI; ++mi) ldmatrix_x4(a[mi], As + geo.a_ldsm(mi, kk));
-TCONV_PG_UNROLL
+TCONV_UNROLL
       for (int nj = 0; nj < G::NI / 2; ++nj) {
         uint32_t r[4];
         ldmatrix_x4_trans(r, Bs + geo.b_ldsm(nj, kk));
@@ -126,18 +71,18 @@ TCONV_PG_UNROLL
         b[2 * nj + 1][1] = r[3];
       }
     } else {
-TCONV_PG_UNROLL
+TCONV_UNROLL
       for (int mi = 0; mi < G::MI; ++mi)
-TCONV_PG_UNROLL
+TCONV_UNROLL
         for (int r = 0; r < 4; ++r) a[mi][r] = smem_u32(As + geo.a_frag(mi, r, kk));
-TCONV_PG_UNROLL
+TCONV_UNROLL
       for (int ni = 0; ni < G::NI; ++ni)
-TCONV_PG_UNROLL
+TCONV_UNROLL
         for (int r = 0; r < 2; ++r) b[ni][r] = smem_u32(Bs + geo.b_frag(ni, r, kk));
     }
-TCONV_PG_UNROLL
+TCONV_UNROLL
     for (int mi = 0; mi < G::MI; ++mi)
-TCONV_PG_UNROLL
+TCONV_UNROLL
       for (int ni = 0; ni < G::NI; ++ni)
         mma<typename C::T>(geo.acc[2 * mi][2 * ni], geo.acc[2 * mi][2 * ni + 1],
                            geo.acc[2 * mi + 1][2 * ni], geo.acc[2 * mi + 1][2 * ni + 1], a[mi],

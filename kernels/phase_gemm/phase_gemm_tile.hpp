@@ -1,9 +1,8 @@
 // The per-thread pieces of the phase_gemm kernels, written as __host__ __device__ code so that the
 // CPU tests run the very loaders, SIMT inner product, epilogues and direct-path loops the GPU runs
 // (tests/test_phase_gemm.cpp checks them in isolation). The mma.sync call and the __global__
-// drivers live in kernels/phase_gemm/phase_gemm_kernel.cuh. Compiled for the tests' CPU runtime
-// (TCONV_CPU_CUDA), loads go through its alignment-checked __ldg and 16-byte shared reads, as the
-// device would fault on a misaligned one.
+// drivers live in kernels/phase_gemm/phase_gemm_kernel.cuh. Every load and store goes through
+// kernels/common/seam.cuh, whose CPU backend checks the alignment the device would fault on.
 //
 // Block tile: BM output pixels (GEMM rows) x BN output channels x BK input channels of one tap.
 // Shared memory holds one A and one B stage per buffer, double buffered through registers: while
@@ -25,17 +24,10 @@
 #include <cstdint>
 #include <cstring>
 
-// First: it decides between the device and the CPU runtime (TCONV_CPU_CUDA, TCONV_KERNEL_NS).
+// First: the seam between the device and the CPU runtime (TCONV_KERNEL_NS, seam::).
 #include "kernels/common/launch.cuh"
 #include "kernels/phase_gemm/phase_gemm_math.hpp"
 
-// Full unrolling matters on the device (register arrays indexed by loop counters); the host
-// compiler of the CPU tests must not see the pragma (-Wunknown-pragmas).
-#if defined(__CUDA_ARCH__)
-#define TCONV_PG_UNROLL _Pragma("unroll")
-#else
-#define TCONV_PG_UNROLL
-#endif
 
 namespace tconv::pg {
 // The device and the CPU-runtime builds differ in their loads: never one symbol for both.
@@ -63,89 +55,46 @@ TCONV_HD __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
 }
 
 // fp32 -> tf32 (round to nearest, ties away from zero), kept in fp32 storage.
-TCONV_HD float round_tf32(float v) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  uint32_t r;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
-  return __uint_as_float(r);
-#else
-  uint32_t b;
-  memcpy(&b, &v, 4);
-  if ((b & 0x7f800000u) != 0x7f800000u) b = (b + 0x1000u) & 0xffffe000u;
-  memcpy(&v, &b, 4);
-  return v;
-#endif
-}
+TCONV_HD float round_tf32(float v) { return seam::round_tf32(v); }
 
 template <typename T>
 TCONV_HD T load_scalar(const T* p) {
-#if defined(__CUDA_ARCH__) || defined(TCONV_CPU_CUDA)
-  return __ldg(p);
-#else
-  return *p;
-#endif
+  return seam::ldg(p);
 }
 
 // V elements from p; p must be aligned to V*sizeof(T) bytes when V > 1 (the caller checks the
 // base pointer and the channel counts at run time before choosing a vector configuration).
 template <int V, typename T>
 TCONV_HD void load_vec(const T* p, T (&out)[V]) {
-#if defined(__CUDA_ARCH__) || defined(TCONV_CPU_CUDA)
   if constexpr (V * sizeof(T) == 16) {
-    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+    const uint4 v = seam::ldg(reinterpret_cast<const uint4*>(p));
     memcpy(static_cast<void*>(out), &v, 16);
   } else if constexpr (V * sizeof(T) == 8) {
-    const uint2 v = __ldg(reinterpret_cast<const uint2*>(p));
+    const uint2 v = seam::ldg(reinterpret_cast<const uint2*>(p));
     memcpy(static_cast<void*>(out), &v, 8);
   } else {
-    for (int i = 0; i < V; ++i) out[i] = __ldg(p + i);
+    for (int i = 0; i < V; ++i) out[i] = seam::ldg(p + i);
   }
-#else
-  for (int i = 0; i < V; ++i) out[i] = p[i];
-#endif
 }
 
-// a*b + c, fused as on the device (the CPU runtime too, so its rounding is the device's); plain
-// host code (no runtime) rounds twice.
-TCONV_HD float mad(float a, float b, float c) {
-#if defined(__CUDA_ARCH__) || defined(TCONV_CPU_CUDA)
-  return fmaf(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
+// a*b + c, fused as on the device (the CPU runtime too, so its rounding is the device's).
+TCONV_HD float mad(float a, float b, float c) { return fmaf(a, b, c); }
 
 // Four consecutive floats from shared memory (16-byte aligned on the device path).
 TCONV_HD void load4(const float* p, float* out) {
-#if defined(__CUDA_ARCH__)
-  const float4 v = *reinterpret_cast<const float4*>(p);
+  const float4 v = seam::lds<float4>(p);
   out[0] = v.x;
   out[1] = v.y;
   out[2] = v.z;
   out[3] = v.w;
-#elif defined(TCONV_CPU_CUDA)
-  const float4 v = ::cpu_cuda::load_vec<float4>(p);
-  out[0] = v.x;
-  out[1] = v.y;
-  out[2] = v.z;
-  out[3] = v.w;
-#else
-  for (int i = 0; i < 4; ++i) out[i] = p[i];
-#endif
 }
 
 // 16 bytes to shared memory; p is 16-byte aligned (a swizzled chunk).
 template <typename T>
 TCONV_HD void store_vec(T* p, const T (&v)[16 / sizeof(T)]) {
-#if defined(__CUDA_ARCH__)
   uint4 u;
   memcpy(&u, static_cast<const void*>(v), 16);
-  *reinterpret_cast<uint4*>(p) = u;
-#elif defined(TCONV_CPU_CUDA)
-  ::cpu_cuda::store16(p, v);
-#else
-  memcpy(static_cast<void*>(p), static_cast<const void*>(v), 16);
-#endif
+  seam::sts(p, u);
 }
 
 // Two 16-bit values as one 4-byte shared store (a fragment's two neighbouring columns).
@@ -155,25 +104,14 @@ TCONV_HD void store_pair(T* p, T lo, T hi) {
   T v[2] = {lo, hi};
   uint32_t u;
   memcpy(&u, static_cast<const void*>(v), 4);
-#if defined(__CUDA_ARCH__)
-  *reinterpret_cast<uint32_t*>(p) = u;
-#else
-  memcpy(static_cast<void*>(p), &u, 4);  // the CPU runtime: one 4-byte store for the profiler
-#endif
+  seam::sts(p, u);
 }
 
 // 16 bytes from shared memory (16-byte aligned).
 template <typename T>
 TCONV_HD void load_smem16(const T* p, T (&out)[16 / sizeof(T)]) {
-#if defined(__CUDA_ARCH__)
-  const uint4 u = *reinterpret_cast<const uint4*>(p);
+  const uint4 u = seam::lds<uint4>(p);
   memcpy(static_cast<void*>(out), &u, 16);
-#elif defined(TCONV_CPU_CUDA)
-  const uint4 u = ::cpu_cuda::load_vec<uint4>(p);
-  memcpy(static_cast<void*>(out), &u, 16);
-#else
-  memcpy(static_cast<void*>(out), static_cast<const void*>(p), 16);
-#endif
 }
 
 // ---- Kernel parameters and the per-tile context -----------------------------------------------
@@ -354,12 +292,12 @@ struct ALoader {
     const T* x = static_cast<const T*>(p.x);
     const int offh = phase_in_offset(t.ph, kt.th), offw = phase_in_offset(t.pw, kt.tw);
     const int hw = d.h_in * d.w_in;
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int j = 0; j < MREP; ++j) {
       const int iy = qh[j] + offh, ix = qw[j] + offw;
       const bool ok = unsigned(iy) < unsigned(d.h_in) && unsigned(ix) < unsigned(d.w_in);
       const int pix = ok ? iy * d.w_in + ix : 0;
-      TCONV_PG_UNROLL
+      TCONV_UNROLL
       for (int i = 0; i < KREP; ++i) {
         const int ci = kt.c0 + (ki0 + i * TPK) * E;
         const int off = C::layout == Layout::nchw ? base[j] + pix + ci * hw
@@ -375,7 +313,7 @@ struct ALoader {
           }
         } else {
           const int step = C::layout == Layout::nchw ? hw : 1;
-          TCONV_PG_UNROLL
+          TCONV_UNROLL
           for (int e = 0; e < E; ++e)
             stage[j][i][e] = ok && ci + e < d.cig ? load_scalar(x + off + e * step) : from_float<T>(0.f);
         }
@@ -384,14 +322,14 @@ struct ALoader {
   }
 
   TCONV_HD void store(typename C::S* smem) const {
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int j = 0; j < MREP; ++j)
-      TCONV_PG_UNROLL
+      TCONV_UNROLL
       for (int i = 0; i < KREP; ++i) {
         if constexpr (C::ldsm) {
           store_vec(smem + C::a_idx(mi0 + j * TPM, (ki0 + i * TPK) * E), stage[j][i]);
         } else {
-          TCONV_PG_UNROLL
+          TCONV_UNROLL
           for (int v = 0; v < E; ++v)
             smem[C::a_idx(mi0 + j * TPM, (ki0 + i * TPK) * E + v)] = C::to_smem(stage[j][i][v]);
         }
@@ -425,10 +363,10 @@ struct BLoader {
     const ConvDims& d = p.d;
     const T* w = static_cast<const T*>(p.w);
     const int ky = phase_tap(t.ph, kt.th), kx = phase_tap(t.pw, kt.tw);
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int i = 0; i < KREP; ++i) {
       const int ci = kt.c0 + ki0 + i * TPK;
-      TCONV_PG_UNROLL
+      TCONV_UNROLL
       for (int j = 0; j < NREP; ++j) {
         const int n = t.n0 + (ni0 + j * TPN) * V;
         if (ci < d.cig && n < d.cog) {  // V > 1 needs cog % V == 0
@@ -445,14 +383,14 @@ struct BLoader {
   }
 
   TCONV_HD void store(typename C::S* smem) const {
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int i = 0; i < KREP; ++i)
-      TCONV_PG_UNROLL
+      TCONV_UNROLL
       for (int j = 0; j < NREP; ++j) {
         if constexpr (C::ldsm && V * sizeof(T) == 16) {
           store_vec(smem + C::b_idx(ki0 + i * TPK, (ni0 + j * TPN) * V), stage[i][j]);
         } else {
-          TCONV_PG_UNROLL
+          TCONV_UNROLL
           for (int v = 0; v < V; ++v)
             smem[C::b_idx(ki0 + i * TPK, (ni0 + j * TPN) * V + v)] = C::to_smem(stage[i][j][v]);
         }
@@ -477,25 +415,25 @@ struct SimtMath {
   TCONV_HD void init(int tid) {
     tx = tid % TX;
     ty = tid / TX;
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int i = 0; i < TM; ++i)
-      TCONV_PG_UNROLL
+      TCONV_UNROLL
       for (int j = 0; j < TN; ++j) acc[i][j] = 0.f;
   }
   TCONV_HD int row(int i) const { return (i / 4) * (4 * TY) + ty * 4 + i % 4; }
   TCONV_HD int col(int j) const { return (j / 4) * (4 * TX) + tx * 4 + j % 4; }
 
   TCONV_HD void compute(const float* As, const float* Bs) {
-TCONV_PG_UNROLL
+TCONV_UNROLL
     for (int k = 0; k < C::BK; ++k) {
       float a[TM], b[TN];
-TCONV_PG_UNROLL
+TCONV_UNROLL
       for (int s = 0; s < TM / 4; ++s) load4(As + k * C::LDA + s * 4 * TY + ty * 4, a + 4 * s);
-TCONV_PG_UNROLL
+TCONV_UNROLL
       for (int s = 0; s < TN / 4; ++s) load4(Bs + k * C::LDB + s * 4 * TX + tx * 4, b + 4 * s);
-TCONV_PG_UNROLL
+TCONV_UNROLL
       for (int i = 0; i < TM; ++i)
-TCONV_PG_UNROLL
+TCONV_UNROLL
         for (int j = 0; j < TN; ++j) acc[i][j] = mad(a[i], b[j], acc[i][j]);
     }
   }
@@ -529,9 +467,9 @@ struct TcGeometry {
     wm = warp / WARPS_N;
     wn = warp % WARPS_N;
     lane = tid % 32;
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int i = 0; i < ROWS; ++i)
-      TCONV_PG_UNROLL
+      TCONV_UNROLL
       for (int j = 0; j < COLS; ++j) acc[i][j] = 0.f;
   }
   TCONV_HD int row(int ri) const { return wm * WM + (ri / 2) * 16 + lane / 4 + 8 * (ri % 2); }
@@ -578,21 +516,21 @@ TCONV_HD void store_tile(const GemmParams& p, const TileCtx& t, const Math& mth)
   const T* bias = static_cast<const T*>(p.bias);
   const int cstride = C::layout == Layout::nchw ? d.h_out * d.w_out : 1;
   float bv[Math::COLS];
-  TCONV_PG_UNROLL
+  TCONV_UNROLL
   for (int cj = 0; cj < Math::COLS; ++cj) {
     const int n = t.n0 + mth.col(cj);
     bv[cj] = (bias && n < d.cog)
                  ? to_float(bias[bias_index(t.g * d.cog + n, p.bias_div, p.bias_mod)])
                  : 0.f;
   }
-  TCONV_PG_UNROLL
+  TCONV_UNROLL
   for (int ri = 0; ri < Math::ROWS; ++ri) {
     const int m = t.m0 + mth.row(ri);
     if (m >= t.M) continue;
     const Pixel px = decode_pixel(m, t.ph.count, t.pw.count);
     const int rb = y_offset<C::layout>(d, px.nb, t.g * d.cog, phase_out(t.ph, d.dh, px.qh),
                                        phase_out(t.pw, d.dw, px.qw));
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int cj = 0; cj < Math::COLS; ++cj) {
       const int n = t.n0 + mth.col(cj);
       if (n < d.cog) y[rb + n * cstride] = from_float<T>(mth.acc[ri][cj] + bv[cj]);
@@ -614,7 +552,7 @@ TCONV_HD void stage_tile(const GemmParams& p, const TileCtx& t, const TcGeometry
   // their swizzle: one XOR key per thread, the chunk of each column pair XOR-ed once. (c_idx per
   // element made the compiler keep 32 addresses live: 215-230 registers on sm_90 instead of 162.)
   const int key = C::swizzle(mth.row(0), 0, C::BN / 8);
-  TCONV_PG_UNROLL
+  TCONV_UNROLL
   for (int cj = 0; cj < G::COLS; cj += 2) {
     const int c = mth.col(cj);
     const int n = t.n0 + c;  // columns cj and cj+1 are n and n+1
@@ -625,7 +563,7 @@ TCONV_HD void stage_tile(const GemmParams& p, const TileCtx& t, const TcGeometry
                          ? to_float(bias[bias_index(t.g * d.cog + n + 1, p.bias_div, p.bias_mod)])
                          : 0.f;
     T* col = cs + ((c / 8) ^ key) * 8 + c % 8;
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int ri = 0; ri < G::ROWS; ++ri)
       store_pair(col + mth.row(ri) * C::BN, from_float<T>(mth.acc[ri][cj] + b0),
                  from_float<T>(mth.acc[ri][cj + 1] + b1));
@@ -643,9 +581,7 @@ TCONV_HD void store_staged(const GemmParams& p, const TileCtx& t, const typename
   static_assert(REP * C::NT == C::BM * CH, "output chunks per thread");
   const ConvDims& d = p.d;
   T* y = static_cast<T*>(p.y);
-#if defined(__CUDA_ARCH__)
-#pragma unroll 1
-#endif
+TCONV_NO_UNROLL
   for (int i = 0; i < REP; ++i) {
     const int idx = tid + i * C::NT;
     const int m = idx / CH, u = idx % CH;
@@ -668,14 +604,14 @@ TCONV_HD void store_partial(const GemmParams& p, const TileCtx& t, const Math& m
   const ConvDims& d = p.d;
   float* out = p.partial + int64_t(split) * p.y_elems;
   const int cstride = C::layout == Layout::nchw ? d.h_out * d.w_out : 1;
-  TCONV_PG_UNROLL
+  TCONV_UNROLL
   for (int ri = 0; ri < Math::ROWS; ++ri) {
     const int m = t.m0 + mth.row(ri);
     if (m >= t.M) continue;
     const Pixel px = decode_pixel(m, t.ph.count, t.pw.count);
     const int rb = y_offset<C::layout>(d, px.nb, t.g * d.cog, phase_out(t.ph, d.dh, px.qh),
                                        phase_out(t.pw, d.dw, px.qw));
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int cj = 0; cj < Math::COLS; ++cj) {
       const int n = t.n0 + mth.col(cj);
       if (n < d.cog) out[rb + n * cstride] = mth.acc[ri][cj];
@@ -736,9 +672,9 @@ TCONV_HD void direct_outputs(const DirectParams& p, const PhaseDim& ph, const Ph
   const bool win = window_usable(pw);
 
   float acc[R][CO];
-  TCONV_PG_UNROLL
+  TCONV_UNROLL
   for (int r = 0; r < R; ++r)
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int c = 0; c < CO; ++c) acc[r][c] = 0.f;
 
   for (int cl = 0; cl < d.cig; ++cl) {
@@ -751,43 +687,43 @@ TCONV_HD void direct_outputs(const DirectParams& p, const PhaseDim& ph, const Ph
       if (win) {
         const int ix0 = window_first_ix(qw0, pw);
         float xs[R + KW - 1];
-        TCONV_PG_UNROLL
+        TCONV_UNROLL
         for (int s = 0; s < R + KW - 1; ++s) {
           const int ix = ix0 + s;
           xs[s] = (s >= KW - pw.taps && unsigned(ix) < unsigned(d.w_in))
                       ? to_float(load_scalar(xrow + ix * xstride))
                       : 0.f;
         }
-        TCONV_PG_UNROLL
+        TCONV_UNROLL
         for (int tw = 0; tw < KW; ++tw) {
           if (tw >= pw.taps) break;
           const int kx = phase_tap(pw, tw);
           float wv[CO];
-          TCONV_PG_UNROLL
+          TCONV_UNROLL
           for (int c = 0; c < CO; ++c) {
             const int j = j0 + c;
             wv[c] = j < d.cog ? to_float(load_scalar(w + w_offset<L>(d, ci, j, ky, kx))) : 0.f;
           }
-          TCONV_PG_UNROLL
+          TCONV_UNROLL
           for (int r = 0; r < R; ++r)
-            TCONV_PG_UNROLL
+            TCONV_UNROLL
             for (int c = 0; c < CO; ++c) acc[r][c] = mad(xs[window_slot(r, tw)], wv[c], acc[r][c]);
         }
       } else {
         for (int tw = 0; tw < pw.taps; ++tw) {
           const int kx = phase_tap(pw, tw);
           float wv[CO];
-          TCONV_PG_UNROLL
+          TCONV_UNROLL
           for (int c = 0; c < CO; ++c) {
             const int j = j0 + c;
             wv[c] = j < d.cog ? to_float(load_scalar(w + w_offset<L>(d, ci, j, ky, kx))) : 0.f;
           }
-          TCONV_PG_UNROLL
+          TCONV_UNROLL
           for (int r = 0; r < R; ++r) {
             const int ix = qw0 + r + phase_in_offset(pw, tw);
             const float xv =
                 unsigned(ix) < unsigned(d.w_in) ? to_float(load_scalar(xrow + ix * xstride)) : 0.f;
-            TCONV_PG_UNROLL
+            TCONV_UNROLL
             for (int c = 0; c < CO; ++c) acc[r][c] = mad(xv, wv[c], acc[r][c]);
           }
         }
@@ -798,12 +734,12 @@ TCONV_HD void direct_outputs(const DirectParams& p, const PhaseDim& ph, const Ph
   T* y = static_cast<T*>(p.y);
   const T* bias = static_cast<const T*>(p.bias);
   const int oy = phase_out(ph, d.dh, qh);
-  TCONV_PG_UNROLL
+  TCONV_UNROLL
   for (int r = 0; r < R; ++r) {
     const int qw = qw0 + r;
     if (qw >= pw.count) break;
     const int ox = phase_out(pw, d.dw, qw);
-    TCONV_PG_UNROLL
+    TCONV_UNROLL
     for (int c = 0; c < CO; ++c) {
       const int j = j0 + c;
       if (j >= d.cog) break;

@@ -23,7 +23,8 @@
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/gpu_timer.hpp"
 #include "kernels/common/implementation.hpp"
-#include "kernels/cudnn/cudnn_common.hpp"
+#include "kernels/common/bias_add.cuh"
+#include "kernels/common/row_util.hpp"
 #include "kernels/phase_sm90/phase_sm90_kernel.cuh"
 #include "kernels/phase_sm90/phase_sm90_map.hpp"
 #include "kernels/phase_sm90/phase_sm90_runner.hpp"
@@ -103,9 +104,9 @@ class Sm90Rows : public Implementation {
       cutlass_ws = std::max(cutlass_ws, runner_->workspace_bytes(l));
     const size_t packed = size_t(plan_.packed_elems) * elem_;
     const size_t total = packed + cutlass_ws;
-    if (total > ctx.memory_budget() || !dnn::try_allocate(workspace_, total))
-      throw Skipped(name() + ": workspace of " + dnn::mib(total) + " cannot be allocated");
-    dnn::dispatch_storage(cfg.dtype, [&](auto tag) {
+    if (total > ctx.memory_budget() || !try_allocate(workspace_, total))
+      throw Skipped(name() + ": workspace of " + mib(total) + " cannot be allocated");
+    dispatch_storage(cfg.dtype, name(), [&](auto tag) {
       using T = decltype(tag);
       for (const Pack& pk : plan_.packs) {
         if (pk.from_bias && !t.bias) continue;
@@ -201,7 +202,7 @@ class Sm90Rows : public Implementation {
 
   void enqueue(cudaStream_t main, const Problem& p, const Config& cfg, const Tensors& t) {
     (void)p;
-    dnn::dispatch_storage(cfg.dtype, [&](auto tag) {
+    dispatch_storage(cfg.dtype, name(), [&](auto tag) {
       using T = decltype(tag);
       for (const Fill& f : plan_.fills)
         phase_sm90_kernels::fill_launch<T>(main, f, static_cast<const T*>(t.bias),

@@ -44,7 +44,7 @@ __global__ void __launch_bounds__(kZiConvThreads)
     const int oy = blk.ty * kZiTileH + int(threadIdx.y), ox = blk.tx * kZiTileW + int(threadIdx.x);
     const bool active = oy < g.ho && ox < g.wo;
     float acc[CoT];
-TCONV_KMATH_UNROLL
+TCONV_UNROLL
     for (int c = 0; c < CoT; ++c) acc[c] = 0.0f;
     for (int64_t e0 = 0; e0 < entries; e0 += kZiChunk) {
       const int ne = int(std::min<int64_t>(kZiChunk, entries - e0));
@@ -55,7 +55,7 @@ TCONV_KMATH_UNROLL
       if (active) kmath::zi_accumulate<CoT, float>(g, z, ws, blk.nl, blk.grp, e0, ne, oy, ox, acc);
     }
     if (active) {
-TCONV_KMATH_UNROLL
+TCONV_UNROLL
       for (int c = 0; c < CoT; ++c) {
         const int j = blk.j0 + c;
         if (j >= g.cog) continue;

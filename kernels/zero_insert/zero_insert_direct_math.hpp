@@ -13,7 +13,7 @@
 
 #include "core/hd.hpp"
 #include "core/problem.hpp"
-#include "kernels/direct/gather_math.hpp"  // pick_co_tile, TCONV_KMATH_UNROLL
+#include "kernels/direct/gather_math.hpp"  // pick_co_tile, TCONV_UNROLL
 #include "kernels/common/index_math.hpp"
 #include "kernels/common/layout.hpp"
 
@@ -118,7 +118,7 @@ TCONV_HD void zi_accumulate(const ZiGeom& g, const T* __restrict__ z, const Acc*
   ZiCursor cur = zi_cursor(g, nl, grp, e0, oy, ox);
   for (int i = 0; i < ne; ++i) {
     const Acc zv = Acc(z[cur.zoff]);
-    TCONV_KMATH_UNROLL
+    TCONV_UNROLL
     for (int c = 0; c < CoT; ++c) acc[c] += zv * ws[i * CoT + c];
     zi_advance(g, cur);
   }

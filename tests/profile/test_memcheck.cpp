@@ -5,8 +5,8 @@
 #include <string>
 
 #include "kernels/common/launch.cuh"
-#include "tests/cpu_cuda/device_memory.hpp"
-#include "tests/cpu_cuda/profiler.hpp"
+#include "cpu_cuda/device_memory.hpp"
+#include "cpu_cuda/profiler.hpp"
 #include "tests/profile/launch_error.hpp"
 
 namespace tconv {

@@ -1,4 +1,4 @@
-// racecheck (tests/cpu_cuda/profiler.hpp) and the warp schedules (cpu_cuda.hpp) on kernels written
+// racecheck (cpu_cuda/profiler.hpp) and the warp schedules (cpu_cuda.hpp) on kernels written
 // to race: each hazard fails the launch with both sites, the array and the byte, whatever the
 // values; and a missing barrier that the random order lets through gives a wrong number when
 // one warp runs a whole phase ahead.
@@ -7,8 +7,8 @@
 #include <string>
 
 #include "kernels/common/launch.cuh"
-#include "tests/cpu_cuda/device_memory.hpp"
-#include "tests/cpu_cuda/profiler.hpp"
+#include "cpu_cuda/device_memory.hpp"
+#include "cpu_cuda/profiler.hpp"
 #include "tests/profile/launch_error.hpp"
 
 namespace tconv {

@@ -40,30 +40,63 @@ def test_contract_columns_match():
     import tconv_results as tr
     assert tr.CONTRACT_COLUMNS == CONTRACT
     assert tr.PROBLEM_FIELDS == FIELDS
-    assert peer_pytorch.COLUMNS[:len(CONTRACT)] == CONTRACT
+    assert peer_pytorch.columns()[:len(CONTRACT)] == CONTRACT
     # The fixture follows the contract too (and carries extras after it).
     assert fixture_columns()[:len(CONTRACT)] == CONTRACT
 
 
-def test_tolerance():
+def test_tolerance_is_the_contracts():
     import peer_pytorch as pp
-    assert pp.tolerance("fp32") == 1e-4
-    assert pp.tolerance("tf32") == 3e-3
-    assert pp.tolerance("fp16") == 5e-3
-    assert pp.tolerance("bf16") == 1e-2
+    # K = (c_in / groups) * max_taps * max_taps: 3 * 3 (k 3, stride 2, dil 2: every tap on one
+    # residue) * 1 (k 2, stride 3) = 9, so fp32's bound is 1e-5 + 1e-6 * 3, under its 1e-4 cap.
+    s = shape_dict()
+    assert pp.tolerance("fp32", s) == pytest.approx(1.3e-5)
+    assert pp.tolerance("fp32", shape_dict(c_in=200000, groups=1)) == 1e-4  # the cap
+    assert pp.tolerance("tf32", s) == 3e-3
+    assert pp.tolerance("fp16", s) == 5e-3
+    assert pp.tolerance("bf16", s) == 1e-2
     with pytest.raises(ValueError):
-        pp.tolerance("fp64x")
-    assert pp.verdict("fp32", 0.0, True) == ("passed", "")
-    assert pp.verdict("fp32", 1e-4, True)[0] == "passed"
+        pp.tolerance("fp64x", s)
+
+
+def test_verdict_judges_as_the_bench_does():
+    import peer_pytorch as pp
+    s = shape_dict()
+    assert pp.verdict("fp32", s, 0.0, 0.0, 1.0, True) == ("passed", "full", "")
+    # within the rel_l2 bound, but one pixel far off: the pointwise bound (10x) catches it
+    status, acc, why = pp.verdict("fp32", s, 1e-5, 1e-2, 1.0, True)
+    assert (status, acc) == ("incorrect", "") and "max_abs_err" in why
+    # beyond the bound, within 10x: passed with reduced accuracy, and the reason says so
+    status, acc, why = pp.verdict("fp32", s, 5e-5, 1e-5, 1.0, True)
+    assert (status, acc) == ("passed", "reduced") and why.startswith("reduced accuracy")
     # a tf32-sized error fails fp32 and passes tf32
-    assert pp.verdict("fp32", 1e-3, True)[0] == "incorrect"
-    assert pp.verdict("tf32", 1e-3, True)[0] == "passed"
-    assert pp.verdict("bf16", 9e-3, True)[0] == "passed"
-    assert pp.verdict("fp16", 9e-3, True)[0] == "incorrect"
+    assert pp.verdict("fp32", s, 1e-3, 1e-3, 1.0, True)[0] == "incorrect"
+    assert pp.verdict("tf32", s, 1e-3, 1e-3, 1.0, True)[:2] == ("passed", "full")
+    assert pp.verdict("bf16", s, 9e-3, 9e-3, 1.0, True)[:2] == ("passed", "full")
+    assert pp.verdict("fp16", s, 9e-3, 9e-3, 1.0, True)[:2] == ("passed", "reduced")
     # NaN / Inf never pass
-    assert pp.verdict("bf16", float("nan"), True)[0] == "incorrect"
-    assert pp.verdict("bf16", 0.0, False)[0] == "incorrect"
-    assert pp.verdict("bf16", float("inf"), True)[0] == "incorrect"
+    assert pp.verdict("bf16", s, float("nan"), 0.0, 1.0, True)[0] == "incorrect"
+    assert pp.verdict("bf16", s, 0.0, 0.0, 1.0, False)[0] == "incorrect"
+    assert pp.verdict("bf16", s, float("inf"), 0.0, 1.0, True)[0] == "incorrect"
+
+
+def test_a_bound_changed_in_the_contract_changes_the_peers_verdict(tmp_path, monkeypatch):
+    import json
+
+    import peer_pytorch as pp
+    import tconv_results as tr
+    s = shape_dict()
+    assert pp.verdict("fp16", s, 4e-3, 4e-3, 1.0, True)[:2] == ("passed", "full")
+    data = json.loads(json.dumps(tr.contract()))
+    data["accuracy"]["dtypes"]["fp16"].update(base=1e-3, cap=1e-3)
+    data["accuracy"]["reduced_precision_factor"] = 2
+    path = tmp_path / "contract.json"
+    path.write_text(json.dumps(data))
+    monkeypatch.setenv("TCONV_CONTRACT", str(path))
+    monkeypatch.setattr(tr, "_contract_cache", {})
+    assert pp.tolerance("fp16", s) == 1e-3
+    assert pp.verdict("fp16", s, 4e-3, 4e-3, 1.0, True)[:2] == ("incorrect", "")
+    assert pp.verdict("fp16", s, 1.5e-3, 1.5e-3, 1.0, True)[:2] == ("passed", "reduced")
 
 
 def test_time_stats():
@@ -93,7 +126,8 @@ def test_make_row():
                       workspace_bytes=1024, setup_ms=12.5,
                       context={"gpu": "G", "sm_count": 132, "cudnn": 91002, "torch": "2.x",
                                "impl": "must not override"})
-    assert list(row) == CONTRACT + pp.EXTRA_COLUMNS
+    assert list(row) == pp.columns()
+    assert pp.columns()[:len(CONTRACT)] == CONTRACT and pp.columns()[-1] == "torch"
     assert all(isinstance(v, str) for v in row.values())
     h_out = (5 - 1) * 2 - 2 * 1 + 2 * (3 - 1) + 1 + 1
     w_out = (7 - 1) * 3 - 2 * 0 + 1 * (2 - 1) + 2 + 1
@@ -109,7 +143,9 @@ def test_make_row():
     assert float(row["gbps"]) == pytest.approx(2 * elems / 0.5e6, rel=1e-5)
     assert row["impl"] == "some_impl" and row["gpu"] == "G" and row["cudnn"] == "91002"
     assert row["bias"] == "1" and row["setup_ms"] == "12.5" and row["workspace_bytes"] == "1024"
-    assert float(row["tol_rel_l2"]) == pp.tolerance("fp16")
+    assert float(row["tol_rel_l2"]) == pytest.approx(pp.tolerance("fp16", s))
+    assert (row["pad_begin_h"], row["pad_end_h"], row["pad_end_w"]) == ("1", "0", "-2")
+    assert row["count"] == "1"
     for f in FIELDS:
         assert row[f] == str(s[f])
     assert row["timestamp"].endswith("Z")
@@ -128,7 +164,7 @@ def test_write_csv_round_trip(tmp_path):
     pp.write_csv(rows, str(path))
     with open(path, newline="") as f:
         header = next(csv.reader(f))
-    assert header == CONTRACT + pp.EXTRA_COLUMNS
+    assert header == pp.columns()
     back = read_rows(path)
     assert back == rows
     assert [p for p in os.listdir(tmp_path) if p != "peer.csv"] == []  # no temp file left

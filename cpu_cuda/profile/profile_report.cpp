@@ -1,4 +1,4 @@
-#include "tests/profile/profile_report.hpp"
+#include "cpu_cuda/profile/profile_report.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -175,7 +175,7 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
     }
   }
   const Estimate e = estimate(l, m, useful_ffma);
-  os << "  CPU-model estimate on " << m.name << " (tests/profile/machine_model.hpp):\n";
+  os << "  CPU-model estimate on " << m.name << " (cpu_cuda/profile/machine_model.hpp):\n";
   for (const auto& p : e.parts)
     os << "    " << p.resource << ": " << seconds(p.seconds) << "  (" << p.basis << ")\n";
   os << "    predicted " << seconds(e.seconds) << ", bound: " << e.bound << "\n";

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "tests/cpu_cuda/cpu_cuda.hpp"
+#include "cpu_cuda/cpu_cuda.hpp"
 
 namespace cpu_cuda {
 

@@ -1,4 +1,4 @@
-// A test-only CUDA runtime on the CPU: the real __global__ functions of kernels/ compile as plain
+// A CUDA runtime on the CPU: the real __global__ functions of kernels/ compile as plain
 // C++ under it and run grid by grid, block by block, one fiber per thread. It exists because CI
 // has no GPU: a slip in a kernel body or its launch must still give a wrong number somewhere.
 //
@@ -109,7 +109,7 @@ const char* to_string(Schedule s);
 
 // Runs body once per thread of every block of grid, as described at the top. Throws
 // std::runtime_error, after the grid ran, when a limit was broken or a check failed. kernel
-// identifies the __global__ function for the profiler (tests/cpu_cuda/profiler.hpp), which may
+// identifies the __global__ function for the profiler (cpu_cuda/profiler.hpp), which may
 // also restrict the run to a sample of the grid's blocks.
 void run_grid(dim3 grid, dim3 block, size_t dynamic_smem, const std::function<void()>& body,
               const void* kernel = nullptr);
@@ -193,34 +193,7 @@ __attribute__((noinline, no_sanitize_thread)) inline void store16(void* p, const
 }
 }  // namespace cpu_cuda
 
-namespace tconv {
-inline namespace cpu_run {
 
-// The CPU side of kernels/common/launch.cuh's launch(): same grid, block and shared memory as
-// the GPU gets; each thread receives its own copy of the arguments, as kernel parameters are.
-template <typename... P, typename... A>
-void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t,
-            A&&... args) {
-  static_assert(sizeof...(P) == sizeof...(A), "launch: argument count differs from the kernel's");
-  const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
-  ::cpu_cuda::run_grid(
-      grid, block, smem,
-      [&] {
-        std::tuple<std::decay_t<P>...> copy = params;
-        void (*const fn)(P...) = kernel;  // on this thread's stack, as the copy is
-        const ::cpu_cuda::KernelScope in_kernel;
-        std::apply(fn, copy);
-      },
-      reinterpret_cast<const void*>(kernel));
-}
-
-inline void memset_async(void* p, int value, size_t bytes, cudaStream_t) {
-  std::memset(p, value, bytes);
-}
-
-}  // namespace cpu_run
-}  // namespace tconv
-
-#include "tests/cpu_cuda/device_memory.hpp"
-#include "tests/cpu_cuda/mma_sync.hpp"
-#include "tests/cpu_cuda/ldmatrix.hpp"
+#include "cpu_cuda/device_memory.hpp"
+#include "cpu_cuda/mma_sync.hpp"
+#include "cpu_cuda/ldmatrix.hpp"

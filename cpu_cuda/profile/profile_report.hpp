@@ -1,12 +1,12 @@
-// Tables and CPU-model estimates from the profiler's counters (tests/cpu_cuda/profiler.hpp) and
+// Tables and CPU-model estimates from the profiler's counters (cpu_cuda/profiler.hpp) and
 // the machine model (machine_model.hpp): what cpu_profile prints and the efficiency tests read.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "tests/cpu_cuda/profiler.hpp"
-#include "tests/profile/machine_model.hpp"
+#include "cpu_cuda/profiler.hpp"
+#include "cpu_cuda/profile/machine_model.hpp"
 
 namespace tconv::profile {
 

@@ -16,8 +16,8 @@
 #include "kernels/gemm_col2im/gemm_col2im_kernel.cuh"
 #include "kernels/phase_gemm/phase_gemm_kernel.cuh"
 #include "kernels/zero_insert/zero_insert_direct_kernel.cuh"
-#include "tests/cpu_cuda/device_memory.hpp"
-#include "tests/profile/machine_model.hpp"
+#include "cpu_cuda/device_memory.hpp"
+#include "cpu_cuda/profile/machine_model.hpp"
 
 namespace tconv::profile {
 

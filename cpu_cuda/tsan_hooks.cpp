@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tests/cpu_cuda/profiler.hpp"
+#include "cpu_cuda/profiler.hpp"
 
 namespace cpu_cuda::prof {
 extern bool g_instrumented;

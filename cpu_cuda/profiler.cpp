@@ -1,6 +1,6 @@
 // The profiler of the CPU runtime (see profiler.hpp): device allocations, memcheck, per-site
 // counters, the L2 model and the symboliser. Not itself instrumented.
-#include "tests/cpu_cuda/profiler.hpp"
+#include "cpu_cuda/profiler.hpp"
 
 #include <cxxabi.h>
 #include <dlfcn.h>
@@ -285,7 +285,7 @@ std::string pick_frame(const std::vector<Frame>& chain) {
   if (!pick) pick = helper;
   if (!pick)
     for (const Frame& f : chain)
-      if (f.file.find("/tests/cpu_cuda/") == std::string::npos && f.file.rfind("/usr/", 0) != 0) {
+      if (f.file.find("/cpu_cuda/") == std::string::npos && f.file.rfind("/usr/", 0) != 0) {
         pick = &f;
         break;
       }

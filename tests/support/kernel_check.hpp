@@ -15,7 +15,7 @@
 #include "core/problem.hpp"
 #include "kernels/common/implementation.hpp"
 #include "reference/reference.hpp"
-#include "tests/cpu_cuda/cpu_cuda.hpp"
+#include "cpu_cuda/cpu_cuda.hpp"
 #include "tests/test_util.hpp"
 
 namespace tconv::testing {

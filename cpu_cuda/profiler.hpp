@@ -53,7 +53,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/cpu_cuda/cpu_cuda.hpp"
+#include "cpu_cuda/cpu_cuda.hpp"
 
 namespace cpu_cuda::prof {
 

@@ -1,8 +1,8 @@
 // The fiber scheduler of the CPU runtime (see cpu_cuda.hpp). ucontext fibers: one per thread of
 // the running block, stacks reused from block to block.
-#include "tests/cpu_cuda/cpu_cuda.hpp"
+#include "cpu_cuda/cpu_cuda.hpp"
 
-#include "tests/cpu_cuda/profiler.hpp"
+#include "cpu_cuda/profiler.hpp"
 
 #include <sys/mman.h>
 #include <ucontext.h>

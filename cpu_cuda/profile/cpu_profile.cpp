@@ -1,6 +1,6 @@
 // cpu_profile: what a GPU profiler would say about one of our kernels on one row, measured on the
-// CPU runtime (tests/cpu_cuda/profiler.hpp) and turned into a CPU-model estimate with
-// tests/profile/machine_model.hpp. A test-only program: it runs our real kernels through their
+// CPU runtime (cpu_cuda/profiler.hpp) and turned into a CPU-model estimate with
+// cpu_cuda/profile/machine_model.hpp. A test-only program: it runs our real kernels through their
 // production launch code, on a sample of each grid's blocks.
 //
 //   cpu_profile --impl phase_gemm --shape SPEC | --suite S [--row NAME] [--dtype fp16]
@@ -18,9 +18,9 @@
 #include "core/problem.hpp"
 #include "core/types.hpp"
 #include "kernels/common/implementation.hpp"
-#include "tests/cpu_cuda/profiler.hpp"
-#include "tests/profile/profile_report.hpp"
-#include "tests/profile/profile_run.hpp"
+#include "cpu_cuda/profiler.hpp"
+#include "cpu_cuda/profile/profile_report.hpp"
+#include "cpu_cuda/profile/profile_run.hpp"
 
 namespace {
 

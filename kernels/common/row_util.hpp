@@ -1,0 +1,58 @@
+// Small helpers every library-backed row shares (cuDNN, CUTLASS, the Hopper rows): a size in MiB
+// for a reason string, an allocation that reports failure instead of throwing, and the dispatch
+// from a DType to its storage type.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <string>
+
+#include "core/types.hpp"
+#include "kernels/common/device_buffer.hpp"
+
+namespace tconv {
+
+inline std::string mib(size_t bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  return buf;
+}
+
+// Allocates `bytes` into buf, or leaves it empty and returns false when the device is out of
+// memory (the error is cleared so later calls start clean).
+inline bool try_allocate(DeviceBuffer& buf, size_t bytes) {
+  buf.reset();
+  if (bytes == 0) return true;
+  try {
+    buf.resize(bytes);
+    return true;
+  } catch (const Error&) {
+    cudaGetLastError();
+    return false;
+  }
+}
+
+// Calls f(T{}) with T the storage type of the dtype (tf32 is stored as fp32); `who` names the
+// caller in the error for a dtype without one (fp64: the CPU references' only).
+template <typename F>
+inline void dispatch_storage(DType t, const std::string& who, F&& f) {
+  switch (t) {
+    case DType::fp32:
+    case DType::tf32:
+      f(float{});
+      return;
+    case DType::fp16:
+      f(__half{});
+      return;
+    case DType::bf16:
+      f(__nv_bfloat16{});
+      return;
+    default:
+      throw Error(who + ": unsupported dtype " + to_string(t));
+  }
+}
+
+}  // namespace tconv
