@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "kernels/common/gpu_context.hpp"
+#include "kernels/common/autotune.hpp"
 #include "kernels/common/gpu_timer.hpp"
 #include "kernels/cudnn/cudnn_common.hpp"
 #include "kernels/cudnn/cudnn_graph.hpp"
@@ -36,7 +37,6 @@ namespace {
 
 namespace fe = cudnn_frontend;
 constexpr int kMaxRuntimeCompiled = 4;
-constexpr int kTimedRuns = 5;  // per plan; the median is kept
 
 // Largest power of two <= 16 that divides every operand address.
 int64_t common_alignment(const void* a, const void* b, const void* c) {
@@ -152,13 +152,9 @@ class CudnnGraph : public Implementation {
         TCONV_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
         continue;
       }
-      std::vector<double> ms;
-      for (int r = 0; r < kTimedRuns; ++r)
-        ms.push_back(timer.time_ms([&] {
-          dnn::fe_check(execute(ctx, plans[i].index), "executing " + plans[i].name);
-        }));
-      std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-      plans[i].ms = ms[ms.size() / 2];
+      plans[i].ms = autotune_ms(timer, [&] {
+        dnn::fe_check(execute(ctx, plans[i].index), "executing " + plans[i].name);
+      });
       if (best < 0 || plans[i].ms < plans[size_t(best)].ms) best = int(i);
     }
     if (best < 0)

@@ -27,6 +27,7 @@
 
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
+#include "kernels/common/autotune.hpp"
 #include "kernels/common/gpu_timer.hpp"
 #include "kernels/common/bias_add.cuh"
 #include "kernels/common/row_util.hpp"
@@ -35,7 +36,6 @@
 namespace tconv {
 namespace {
 
-constexpr int kTimedRuns = 5;  // per configuration; the median is kept
 
 class CutlassDgrad : public Implementation {
  public:
@@ -86,10 +86,7 @@ class CutlassDgrad : public Implementation {
         continue;
       }
       r.run(ctx.stream());  // untimed first run: warm-up and launch check
-      std::vector<double> ms;
-      for (int k = 0; k < kTimedRuns; ++k) ms.push_back(timer.time_ms([&] { r.run(ctx.stream()); }));
-      std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-      const double med = ms[ms.size() / 2];
+      const double med = autotune_ms(timer, [&] { r.run(ctx.stream()); });
       ++timed_;
       if (best_ < 0 || med < best_ms) best_ = int(i), best_ms = med;
     }

@@ -5,7 +5,7 @@
 //
 // prepare (untimed): the sm_90 check, the plan, the packed filters (workspace, y's dtype), one
 // set of CUTLASS parameters per launch (TMA descriptors), then, with more than one launch, both
-// schedules timed (median of kTimedRuns with tconv::GpuTimer): serial on the context's stream, or
+// schedules timed (kernels/common/autotune.hpp's rule): serial on the context's stream, or
 // forked over side streams (one launch each, joined by events), and the faster kept; algo() names
 // it with both times. run (timed): the fills, then the launches. The packed filters (and
 // gemm_shuffle's tiled bias) are built from prepare's weight and bias, as explicit_gemm builds C:
@@ -21,6 +21,7 @@
 #include "kernels/common/cuda_check.hpp"
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
+#include "kernels/common/autotune.hpp"
 #include "kernels/common/gpu_timer.hpp"
 #include "kernels/common/implementation.hpp"
 #include "kernels/common/bias_add.cuh"
@@ -133,11 +134,7 @@ class Sm90Rows : public Implementation {
       auto median = [&](bool streams) {
         streams_ = streams;
         enqueue(ctx.stream(), p, cfg, t);  // warm-up and launch check
-        std::vector<double> ms;
-        for (int k = 0; k < kTimedRuns; ++k)
-          ms.push_back(timer.time_ms([&] { enqueue(ctx.stream(), p, cfg, t); }));
-        std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-        return ms[ms.size() / 2];
+        return autotune_ms(timer, [&] { enqueue(ctx.stream(), p, cfg, t); });
       };
       serial_ms_ = median(false);
       streams_ms_ = median(true);
@@ -186,7 +183,6 @@ class Sm90Rows : public Implementation {
   virtual std::string extra_reason(const Problem& p) const = 0;
 
  private:
-  static constexpr int kTimedRuns = 5;
 
   void bind(const Tensors& t) {
     const char* packed = static_cast<const char*>(workspace_.get());
