@@ -106,4 +106,6 @@ int main_impl(int argc, char** argv) {
 }  // namespace
 }  // namespace tconv
 
-int main(int argc, char** argv) { return tconv::main_impl(argc, argv); }
+int main(int argc, char** argv) {
+  return tconv::main_impl(argc, argv);
+}

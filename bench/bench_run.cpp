@@ -158,7 +158,8 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
   row.time_ms_min = s.min;
   row.time_ms_stddev = s.stddev;
   row.reps = s.count;
-  state.counters["FLOPS"] = benchmark::Counter(p.flops(), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOPS"] =
+      benchmark::Counter(p.flops(), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["BYTES"] = benchmark::Counter(p.min_bytes(double(storage_bytes(spec.cfg.dtype))),
                                                benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(row.algo.empty() ? std::string(o.deterministic == "no" ? "nondeterministic" : "")

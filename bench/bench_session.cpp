@@ -99,8 +99,8 @@ int start_session(Bench& b, const std::string& resumed_text, const std::string& 
       if (!done.count(row_key(r.shape.suite, r.shape.name, to_string(r.cfg.dtype),
                               to_string(r.cfg.layout), r.impl)))
         left.push_back(r);
-    std::cerr << "tconv_bench: --resume: " << (b.rows.size() - left.size())
-              << " rows already in " << b.opt.csv << ", " << left.size() << " to run" << std::endl;
+    std::cerr << "tconv_bench: --resume: " << (b.rows.size() - left.size()) << " rows already in "
+              << b.opt.csv << ", " << left.size() << " to run" << std::endl;
     b.rows = std::move(left);
   }
 

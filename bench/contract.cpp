@@ -39,10 +39,18 @@ std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -126,8 +134,9 @@ std::string contract_json() {
   for (size_t i = 0; i < 4; ++i) {
     const DTypeBound b = dtype_bound(dtypes[i]);
     js << (i ? "," : "") << "\n      " << json_string(to_string(dtypes[i]))
-       << ": {\"base\": " << json_number(b.base) << ", \"per_sqrt_k\": "
-       << json_number(b.per_sqrt_k) << ", \"cap\": " << json_number(b.cap) << "}";
+       << ": {\"base\": " << json_number(b.base)
+       << ", \"per_sqrt_k\": " << json_number(b.per_sqrt_k) << ", \"cap\": " << json_number(b.cap)
+       << "}";
   }
   js << "\n    },\n"
      << "    \"pointwise_factor\": " << json_number(kPointwiseFactor) << ",\n"

@@ -102,8 +102,9 @@ std::string apply_shard(const Options& opt, std::vector<RowSpec>& rows) {
 
 void print_suites(bool csv) {
   if (csv)
-    std::printf("suite,shape,n,c_in,h_in,w_in,c_out,k_h,k_w,stride_h,stride_w,pad_h,pad_w,"
-                "out_pad_h,out_pad_w,dil_h,dil_w,groups,bias\n");
+    std::printf(
+        "suite,shape,n,c_in,h_in,w_in,c_out,k_h,k_w,stride_h,stride_w,pad_h,pad_w,"
+        "out_pad_h,out_pad_w,dil_h,dil_w,groups,bias\n");
   for (const Suite& s : builtin_suites()) {
     if (!csv) std::printf("%s: %s\n", s.name.c_str(), s.description.c_str());
     for (const Shape& sh : s.shapes) {
@@ -132,8 +133,9 @@ int print_dry_run(const std::vector<RowSpec>& rows, bool csv, const std::string&
   double gflop = 0, bytes = 0;
   int64_t peak_mem = 0;
   if (csv)
-    std::printf("suite,shape,dtype,layout,impl,can_implement,reason,gflop,min_bytes,operand_bytes,"
-                "extra_bytes\n");
+    std::printf(
+        "suite,shape,dtype,layout,impl,can_implement,reason,gflop,min_bytes,operand_bytes,"
+        "extra_bytes\n");
   else
     std::printf("%-10s %-24s %-5s %-5s %-24s %-4s %10s %12s %12s %12s  %s\n", "suite", "shape",
                 "dtype", "lay", "impl", "ok", "GFLOP", "min_bytes", "operands", "extra", "reason");
@@ -154,11 +156,11 @@ int print_dry_run(const std::vector<RowSpec>& rows, bool csv, const std::string&
     }
     const std::string extra_s = extra >= 0 ? std::to_string(extra) : "";
     if (csv) {
-      std::printf("%s", csv_line({r.shape.suite, r.shape.name, to_string(r.cfg.dtype),
-                                  to_string(r.cfg.layout), r.impl, sup.ok ? "yes" : "no",
-                                  sup.reason, csv_number(g, 6), csv_number(mb, 12),
-                                  std::to_string(ops), extra_s})
-                            .c_str());
+      std::printf("%s",
+                  csv_line({r.shape.suite, r.shape.name, to_string(r.cfg.dtype),
+                            to_string(r.cfg.layout), r.impl, sup.ok ? "yes" : "no", sup.reason,
+                            csv_number(g, 6), csv_number(mb, 12), std::to_string(ops), extra_s})
+                      .c_str());
     } else {
       std::printf("%-10s %-24s %-5s %-5s %-24s %-4s %10.4g %12.4g %12s %12s  %s\n",
                   r.shape.suite.c_str(), r.shape.name.c_str(), to_string(r.cfg.dtype),

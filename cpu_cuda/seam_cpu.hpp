@@ -25,8 +25,7 @@ namespace seam {
 // Same grid, block and shared memory as the GPU gets; each thread receives its own copy of the
 // arguments, as kernel parameters are.
 template <typename... P, typename... A>
-void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t,
-            A&&... args) {
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, cudaStream_t, A&&... args) {
   static_assert(sizeof...(P) == sizeof...(A), "launch: argument count differs from the kernel's");
   const std::tuple<std::decay_t<P>...> params(std::forward<A>(args)...);
   ::cpu_cuda::run_grid(
@@ -44,7 +43,9 @@ inline void memset_async(void* p, int value, size_t bytes, cudaStream_t) {
   std::memset(p, value, bytes);
 }
 
-inline int64_t grid_cap() { return ::cpu_cuda::next_grid_cap(); }
+inline int64_t grid_cap() {
+  return ::cpu_cuda::next_grid_cap();
+}
 
 template <typename T>
 TCONV_SEAM_CPU T ldg(const T* p) {

@@ -20,17 +20,29 @@ namespace bias_pass {
 
 constexpr int kThreads = 256;
 
-TCONV_HD float to_float(float v) { return v; }
-TCONV_HD float to_float(__half v) { return __half2float(v); }
-TCONV_HD float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+TCONV_HD float to_float(float v) {
+  return v;
+}
+TCONV_HD float to_float(__half v) {
+  return __half2float(v);
+}
+TCONV_HD float to_float(__nv_bfloat16 v) {
+  return __bfloat162float(v);
+}
 template <typename T>
 TCONV_HD T from_float(float v);
 template <>
-TCONV_HD float from_float<float>(float v) { return v; }
+TCONV_HD float from_float<float>(float v) {
+  return v;
+}
 template <>
-TCONV_HD __half from_float<__half>(float v) { return __float2half_rn(v); }
+TCONV_HD __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
 template <>
-TCONV_HD __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+TCONV_HD __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
 
 template <typename T>
 __global__ void bias_add_kernel(Problem p, bool nhwc, const T* __restrict__ bias, T* y,
@@ -43,8 +55,7 @@ __global__ void bias_add_kernel(Problem p, bool nhwc, const T* __restrict__ bias
 template <typename T>
 void launch_bias_add(cudaStream_t s, const Problem& p, bool nhwc, const T* bias, T* y) {
   const int64_t total = p.y_elems();
-  launch(bias_add_kernel<T>, grid_blocks(total, kThreads), kThreads, 0, s, p, nhwc, bias, y,
-         total);
+  launch(bias_add_kernel<T>, grid_blocks(total, kThreads), kThreads, 0, s, p, nhwc, bias, y, total);
 }
 
 }  // namespace bias_pass

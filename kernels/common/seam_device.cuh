@@ -30,7 +30,9 @@ inline void memset_async(void* p, int value, size_t bytes, cudaStream_t stream) 
   TCONV_CUDA_CHECK(cudaMemsetAsync(p, value, bytes, stream));
 }
 
-inline int64_t grid_cap() { return 0; }
+inline int64_t grid_cap() {
+  return 0;
+}
 
 template <typename T>
 TCONV_HD T ldg(const T* p) {
@@ -79,19 +81,23 @@ TCONV_HD float round_tf32(float v) {
 
 // The callers select the tensor-core paths only on sm_80 and later; below that these trap.
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 750
-#define TCONV_SEAM_LDSM(qual)                                                                \
-  const uint32_t a = uint32_t(__cvta_generic_to_shared(row));                                \
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4" qual ".shared.b16 {%0,%1,%2,%3}, [%4];\n"     \
-               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])                              \
+#define TCONV_SEAM_LDSM(qual)                                                            \
+  const uint32_t a = uint32_t(__cvta_generic_to_shared(row));                            \
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4" qual ".shared.b16 {%0,%1,%2,%3}, [%4];\n" \
+               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])                          \
                : "r"(a));
 #elif defined(__CUDA_ARCH__)
-#define TCONV_SEAM_LDSM(qual) (void)d, (void)row; __trap();
+#define TCONV_SEAM_LDSM(qual) \
+  (void)d, (void)row;         \
+  __trap();
 #else
 #define TCONV_SEAM_LDSM(qual) (void)d, (void)row;
 #endif
-__device__ __forceinline__ void ldsm_x4(uint32_t (&d)[4], const void* row) { TCONV_SEAM_LDSM("") }
+__device__ __forceinline__ void ldsm_x4(uint32_t (&d)[4], const void* row) {
+  TCONV_SEAM_LDSM("");
+}
 __device__ __forceinline__ void ldsm_x4_trans(uint32_t (&d)[4], const void* row) {
-  TCONV_SEAM_LDSM(".trans")
+  TCONV_SEAM_LDSM(".trans");
 }
 #undef TCONV_SEAM_LDSM
 

@@ -45,13 +45,13 @@ inline void throw_if_cudnn_fatal(cudnnStatus_t s, const std::string& where) {
 
 }  // namespace tconv
 
-#define TCONV_CUDNN_CHECK(call)                                                           \
-  do {                                                                                    \
-    cudnnStatus_t tconv_st_ = (call);                                                     \
-    if (tconv_st_ != CUDNN_STATUS_SUCCESS) {                                              \
-      ::tconv::throw_if_cudnn_fatal(tconv_st_, std::string(#call) + " at " + __FILE__ +   \
-                                                   ":" + std::to_string(__LINE__));       \
-      ::tconv::detail::throw_check("cuDNN", #call, __FILE__, __LINE__,                    \
-                                   cudnnGetErrorString(tconv_st_));                       \
-    }                                                                                     \
+#define TCONV_CUDNN_CHECK(call)                                                                \
+  do {                                                                                         \
+    cudnnStatus_t tconv_st_ = (call);                                                          \
+    if (tconv_st_ != CUDNN_STATUS_SUCCESS) {                                                   \
+      ::tconv::throw_if_cudnn_fatal(                                                           \
+          tconv_st_, std::string(#call) + " at " + __FILE__ + ":" + std::to_string(__LINE__)); \
+      ::tconv::detail::throw_check("cuDNN", #call, __FILE__, __LINE__,                         \
+                                   cudnnGetErrorString(tconv_st_));                            \
+    }                                                                                          \
   } while (0)
