@@ -16,7 +16,8 @@
 //             each layer): SAM's mask decoder, YOLOv8-seg's Proto, ViTDet's simple feature
 //             pyramid, and the 1-D upsamplers of HiFi-GAN, EnCodec and BigVGAN-v2, which run as
 //             2-D with H = 1 (k_h = stride_h = dil_h = 1, pad_h = out_pad_h = 0). Bias on, as in
-//             those models (PyTorch's default; weight_norm leaves the bias alone).
+//             those models (PyTorch's default; weight_norm leaves the bias alone). Plus the shape
+//             of one public measurement to hold a row against (miopen3952_up, cited above it).
 #include "bench/shapes.hpp"
 
 namespace tconv {
@@ -205,6 +206,18 @@ std::vector<Suite> build() {
     // ConvTranspose2d(768, 384, 2, 2) on the same input, the same shape as vitdet_b_up1.
     add("vitdet_b_up1", with_bias({1, 768, 64, 64, 384, 2, 2, 0}));
     add("vitdet_b_up2", with_bias({1, 384, 128, 128, 192, 2, 2, 0}));
+
+    // A public measurement to hold a row against (ROCm/MIOpen issue 3952): ConvTranspose2d(512,
+    // 256, kernel_size=3, stride=2, padding=1, output_padding=1) on a 1x512x128x128 bf16 input
+    // (bias on, PyTorch's default), reported there at 0.069 ms on an NVIDIA B300 with cuDNN 9.19
+    // and PyTorch 2.11, against 1.349 ms on an AMD MI355X; not our measurement, and on another
+    // GPU. That issue's FLOP count starts from the output size, 4x our useful count at stride 2
+    // (docs/measurement.md: how to convert).
+    {
+      P q{1, 512, 128, 128, 256, 3, 2, 1};
+      q.out_pad = 1;
+      add("miopen3952_up", with_bias(q));
+    }
 
     // HiFi-GAN V1, jik876/hifi-gan models.py, Generator.ups[i]:
     // ConvTranspose1d(512 // 2**i, 512 // 2**(i+1), k, u, padding=(k-u)//2) with config_v1.json

@@ -262,6 +262,7 @@ TEST(OneDModernSuite, EveryLayerAsTheModelsBuildIt) {
     const char* name;
     int64_t n, c_in, h, w, c_out, k, stride, pad;
     bool one_d;
+    int64_t out_pad = 0;
   };
   const std::vector<L> layers = {
       {"sam_up1_b64", 64, 256, 64, 64, 64, 2, 2, 0, false},
@@ -272,6 +273,7 @@ TEST(OneDModernSuite, EveryLayerAsTheModelsBuildIt) {
       {"yolov8n_proto", 1, 64, 80, 80, 64, 2, 2, 0, false},
       {"vitdet_b_up1", 1, 768, 64, 64, 384, 2, 2, 0, false},
       {"vitdet_b_up2", 1, 384, 128, 128, 192, 2, 2, 0, false},
+      {"miopen3952_up", 1, 512, 128, 128, 256, 3, 2, 1, false, 1},
       {"hifigan_up1", 1, 512, 1, 86, 256, 16, 8, 4, true},
       {"hifigan_up2", 1, 256, 1, 688, 128, 16, 8, 4, true},
       {"hifigan_up3", 1, 128, 1, 5504, 64, 4, 2, 1, true},
@@ -306,8 +308,8 @@ TEST(OneDModernSuite, EveryLayerAsTheModelsBuildIt) {
     EXPECT_EQ(p->k_h, e.one_d ? 1 : e.k) << e.name;
     EXPECT_EQ(p->stride_h, e.one_d ? 1 : e.stride) << e.name;
     EXPECT_EQ(p->pad_h, e.one_d ? 0 : e.pad) << e.name;
-    EXPECT_EQ(p->out_pad_h, 0) << e.name;
-    EXPECT_EQ(p->out_pad_w, 0) << e.name;
+    EXPECT_EQ(p->out_pad_h, e.one_d ? 0 : e.out_pad) << e.name;
+    EXPECT_EQ(p->out_pad_w, e.out_pad) << e.name;
     EXPECT_EQ(p->dil_h, 1) << e.name;
     EXPECT_EQ(p->dil_w, 1) << e.name;
     EXPECT_EQ(p->groups, 1) << e.name;
