@@ -32,10 +32,8 @@ std::string cudnn_version_text() {
 }
 
 LoadedLibrary cudnn_library() {
-  const size_t c = cudnnGetVersion();
   return {"cudnn",
-          std::to_string(c / 10000) + "." + std::to_string((c % 10000) / 100) + "." +
-              std::to_string(c % 100) + " (built for CUDA " +
+          cudnn_version_text() + " (built for CUDA " +
               cuda_version_text(int(cudnnGetCudartVersion())) + ")",
           file_of(reinterpret_cast<const void*>(&cudnnGetVersion))};
 }
