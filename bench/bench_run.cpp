@@ -79,10 +79,10 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
     finish(msg.c_str());
     return;
   }
-  std::unique_ptr<DeviceOperands> ops;
+  std::unique_ptr<RowResources> res;
   RowOutcome o;
   try {
-    o = verify_row(*b.ctx, *impl, p, spec.cfg, *b.refs, VerifyOptions{}, &ops);
+    o = verify_row(*b.ctx, *impl, p, spec.cfg, *b.refs, VerifyOptions{}, &res);
   } catch (const FatalError& e) {
     row.status = "failed";
     row.reason = std::string("error: ") + e.what();
@@ -104,11 +104,8 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
   }
   row.deterministic = o.deterministic;
   row.accuracy = o.accuracy;
-  if (o.status != "passed" || !ops || b.opt.verify_only) {
-    try {
-      impl->release();
-    } catch (const std::exception&) {
-    }
+  if (o.status != "passed" || !res || b.opt.verify_only) {
+    res.reset();  // releases the implementation, then frees its workspace
     if (o.status == "passed") {
       finish("verified only (--verify-only): not timed");
       return;
@@ -123,7 +120,7 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
   std::string timing_error;
   try {
     RunTimer timer(*b.ctx, b.opt.hot ? nullptr : b.flusher.get());
-    const Tensors t = ops->tensors();
+    const Tensors t = res->tensors();
     timer.warmup(*impl, p, spec.cfg, t, b.opt.warmup);
     for (auto _ : state) {
       double ms = 0;
@@ -139,10 +136,7 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
   } catch (const std::exception& e) {
     timing_error = e.what();
   }
-  try {
-    impl->release();
-  } catch (const std::exception&) {
-  }
+  res.reset();
   if (!timing_error.empty()) {
     check_device_after_failure();
     const RowFailure f = classify_row_failure("while timing: " + timing_error, device_lost());

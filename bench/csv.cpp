@@ -1,9 +1,9 @@
 #include "bench/csv.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <algorithm>
 #include <limits>
 
 #include "core/npy.hpp"
@@ -15,18 +15,59 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 }
 
 const std::vector<std::string>& csv_contract_columns() {
-  static const std::vector<std::string> cols = {
-      "suite", "shape", "n", "c_in", "h_in", "w_in", "c_out", "k_h", "k_w", "stride_h",
-      "stride_w", "pad_h", "pad_w", "out_pad_h", "out_pad_w", "dil_h", "dil_w", "groups",
-      "h_out", "w_out", "dtype", "layout", "impl", "algo", "status", "reason",
-      "time_ms_median", "time_ms_min", "time_ms_stddev", "reps", "gflops", "gbps",
-      "work_ratio", "workspace_bytes", "max_abs_err", "rel_l2_err", "deterministic", "cache",
-      "gpu", "sm_count", "sm_clock_mhz", "mem_clock_mhz", "driver", "cuda", "cublas", "cudnn",
-      "commit", "timestamp"};
+  static const std::vector<std::string> cols = {"suite",
+                                                "shape",
+                                                "n",
+                                                "c_in",
+                                                "h_in",
+                                                "w_in",
+                                                "c_out",
+                                                "k_h",
+                                                "k_w",
+                                                "stride_h",
+                                                "stride_w",
+                                                "pad_h",
+                                                "pad_w",
+                                                "out_pad_h",
+                                                "out_pad_w",
+                                                "dil_h",
+                                                "dil_w",
+                                                "groups",
+                                                "h_out",
+                                                "w_out",
+                                                "dtype",
+                                                "layout",
+                                                "impl",
+                                                "algo",
+                                                "status",
+                                                "reason",
+                                                "time_ms_median",
+                                                "time_ms_min",
+                                                "time_ms_stddev",
+                                                "reps",
+                                                "gflops",
+                                                "gbps",
+                                                "work_ratio",
+                                                "workspace_bytes",
+                                                "max_abs_err",
+                                                "rel_l2_err",
+                                                "deterministic",
+                                                "cache",
+                                                "gpu",
+                                                "sm_count",
+                                                "sm_clock_mhz",
+                                                "mem_clock_mhz",
+                                                "driver",
+                                                "cuda",
+                                                "cublas",
+                                                "cudnn",
+                                                "commit",
+                                                "timestamp"};
   return cols;
 }
 
-// setup_ms: prepare() time (events on the stream, so host work inside prepare counts).
+// setup_ms: the lifecycle's time: plans, workspace, initialize and the timing of candidates
+// (events on the stream, so host work inside it counts).
 // flops, min_bytes: the numerators of gflops and gbps. tol_rel_l2: the bound rel_l2_err was
 // held to; reference: cpu_fp64 (ref::direct) or gpu_fp64 (reference_gpu_fp64). count: how many
 // layers of a model share the shape (the shapes file's `count` key, 1 by default), for
@@ -35,11 +76,24 @@ const std::vector<std::string>& csv_contract_columns() {
 // compared or incorrect. pad_begin_*, pad_end_*: begin and end padding per axis
 // (core/problem.hpp); pad_* and out_pad_* hold begin and begin - end.
 const std::vector<std::string>& csv_extra_columns() {
-  static const std::vector<std::string> cols = {
-      "setup_ms", "flops", "min_bytes", "bias", "tol_rel_l2", "reference", "seed", "cusparse",
-      "ceiling_copy_gbps", "ceiling_sgemm_tflops", "ceiling_tf32_tflops",
-      "ceiling_hgemm_tflops", "count", "accuracy", "pad_begin_h", "pad_begin_w", "pad_end_h",
-      "pad_end_w"};
+  static const std::vector<std::string> cols = {"setup_ms",
+                                                "flops",
+                                                "min_bytes",
+                                                "bias",
+                                                "tol_rel_l2",
+                                                "reference",
+                                                "seed",
+                                                "cusparse",
+                                                "ceiling_copy_gbps",
+                                                "ceiling_sgemm_tflops",
+                                                "ceiling_tf32_tflops",
+                                                "ceiling_hgemm_tflops",
+                                                "count",
+                                                "accuracy",
+                                                "pad_begin_h",
+                                                "pad_begin_w",
+                                                "pad_end_h",
+                                                "pad_end_w"};
   return cols;
 }
 
@@ -141,30 +195,31 @@ std::vector<std::string> csv_fields(const ResultRow& r, const RunInfo& info) {
   const double bytes = p.min_bytes(double(storage_bytes(r.dtype)));
   const double sec = r.time_ms_median * 1e-3;  // NaN when not timed
   std::vector<std::string> f = {
-      r.suite, r.shape, i64(p.n), i64(p.c_in), i64(p.h_in), i64(p.w_in), i64(p.c_out),
-      i64(p.k_h), i64(p.k_w), i64(p.stride_h), i64(p.stride_w), i64(p.pad_h), i64(p.pad_w),
-      i64(p.out_pad_h), i64(p.out_pad_w), i64(p.dil_h), i64(p.dil_w), i64(p.groups),
-      i64(p.h_out()), i64(p.w_out()), to_string(r.dtype), to_string(r.layout), r.impl, r.algo,
-      r.status, r.reason, csv_number(r.time_ms_median), csv_number(r.time_ms_min),
-      csv_number(r.time_ms_stddev), r.reps > 0 ? std::to_string(r.reps) : "",
-      csv_number(flops / sec * 1e-9), csv_number(bytes / sec * 1e-9),
-      csv_number(r.work_ratio, 4), r.workspace_bytes >= 0 ? i64(r.workspace_bytes) : "",
-      csv_number(r.max_abs_err, 3), csv_number(r.rel_l2_err, 3), r.deterministic, r.cache,
-      info.gpu, info.sm_count ? std::to_string(info.sm_count) : "",
+      r.suite, r.shape, i64(p.n), i64(p.c_in), i64(p.h_in), i64(p.w_in), i64(p.c_out), i64(p.k_h),
+      i64(p.k_w), i64(p.stride_h), i64(p.stride_w), i64(p.pad_h), i64(p.pad_w), i64(p.out_pad_h),
+      i64(p.out_pad_w), i64(p.dil_h), i64(p.dil_w), i64(p.groups), i64(p.h_out()), i64(p.w_out()),
+      to_string(r.dtype), to_string(r.layout), r.impl, r.algo, r.status, r.reason,
+      csv_number(r.time_ms_median), csv_number(r.time_ms_min), csv_number(r.time_ms_stddev),
+      r.reps > 0 ? std::to_string(r.reps) : "", csv_number(flops / sec * 1e-9),
+      csv_number(bytes / sec * 1e-9), csv_number(r.work_ratio, 4),
+      r.workspace_bytes >= 0 ? i64(r.workspace_bytes) : "", csv_number(r.max_abs_err, 3),
+      csv_number(r.rel_l2_err, 3), r.deterministic, r.cache, info.gpu,
+      info.sm_count ? std::to_string(info.sm_count) : "",
       info.sm_clock_mhz ? std::to_string(info.sm_clock_mhz) : "",
       info.mem_clock_mhz ? std::to_string(info.mem_clock_mhz) : "", info.driver, info.cuda,
       info.cublas, info.cudnn, info.commit, r.timestamp,
       // extras
-      csv_number(r.setup_ms), csv_number(flops, 12), csv_number(bytes, 12),
-      p.has_bias ? "1" : "0", csv_number(r.tol_rel_l2, 3), r.reference, std::to_string(r.seed),
-      info.cusparse, csv_number(info.ceiling_copy_gbps, 5), csv_number(info.ceiling_sgemm_tflops, 4),
+      csv_number(r.setup_ms), csv_number(flops, 12), csv_number(bytes, 12), p.has_bias ? "1" : "0",
+      csv_number(r.tol_rel_l2, 3), r.reference, std::to_string(r.seed), info.cusparse,
+      csv_number(info.ceiling_copy_gbps, 5), csv_number(info.ceiling_sgemm_tflops, 4),
       csv_number(info.ceiling_tf32_tflops, 4), csv_number(info.ceiling_hgemm_tflops, 4),
       std::to_string(r.count), r.accuracy, i64(p.pad_begin_h()), i64(p.pad_begin_w()),
       i64(p.pad_end_h()), i64(p.pad_end_w())};
   return f;
 }
 
-CsvWriter::CsvWriter(std::string path, RunInfo info) : path_(std::move(path)), info_(std::move(info)) {}
+CsvWriter::CsvWriter(std::string path, RunInfo info)
+    : path_(std::move(path)), info_(std::move(info)) {}
 
 void CsvWriter::set(size_t index, const ResultRow& row) {
   if (lines_.size() <= index) lines_.resize(index + 1);

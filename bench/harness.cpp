@@ -1,16 +1,17 @@
 // Verification and timing of one row. The order matters: can_implement (static) before any
-// device work; the operand memory check before allocating; prepare() untimed; two poisoned runs
+// device work; the operand memory check before allocating; the lifecycle (plans, budget,
+// workspace, initialize) untimed; two poisoned runs
 // (compare, then bit-for-bit determinism) before any timing, so an incorrect row is never timed.
 #include "bench/harness.hpp"
+
+#include <cublas_v2.h>
+#include <cusparse.h>
 
 #include <cstdio>
 #include <cstring>
 #include <limits>
 #include <new>
 #include <sstream>
-
-#include <cublas_v2.h>
-#include <cusparse.h>
 
 #include "kernels/common/cuda_check.hpp"
 #include "kernels/common/cuda_event.hpp"
@@ -43,28 +44,26 @@ void check_device_after_failure() {
 
 namespace {
 
-std::string problem_key(const Problem& p) { return p.to_string(); }
+std::string problem_key(const Problem& p) {
+  return p.to_string();
+}
 
 // fp32 and tf32 share storage and therefore inputs and reference.
-DType storage_class(DType t) { return t == DType::tf32 ? DType::fp32 : t; }
+DType storage_class(DType t) {
+  return t == DType::tf32 ? DType::fp32 : t;
+}
 
-// Lowers ctx's memory budget to what is free now (the operands are already allocated) for the
-// scope of prepare(), and restores it.
-class BudgetScope {
- public:
-  explicit BudgetScope(Context& ctx) : ctx_(ctx), saved_(ctx.memory_budget()) {
-    size_t free_b = 0, total_b = 0;
-    TCONV_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
-    ctx_.set_memory_budget(std::min(saved_, free_b / 10 * 9));
-  }
-  ~BudgetScope() { ctx_.set_memory_budget(saved_); }
-  BudgetScope(const BudgetScope&) = delete;
-  BudgetScope& operator=(const BudgetScope&) = delete;
+// The budget of one row's workspace: ctx's, lowered to 90% of what is free now (the operands
+// are already allocated).
+size_t row_budget(Context& ctx) {
+  size_t free_b = 0, total_b = 0;
+  TCONV_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  return std::min(ctx.memory_budget(), free_b / 10 * 9);
+}
 
- private:
-  Context& ctx_;
-  size_t saved_;
-};
+std::string outcome_status(StatusCode c) {
+  return c == StatusCode::ok ? "passed" : to_string(c);
+}
 
 }  // namespace
 
@@ -86,8 +85,8 @@ const ReferenceData& ReferenceCache::get(Context& ctx, const Problem& p, DType t
   // The reference's inputs and output and the row's decoded output beside them, as double:
   // checked before any of it is allocated, so that a problem too large for this host is a
   // skipped row with its sizes, not a std::bad_alloc (or the OOM killer) halfway through.
-  const double host_need =
-      8.0 * (double(p.x_elems()) + double(p.w_elems()) + double(p.bias_elems()) + 2.0 * double(p.y_elems()));
+  const double host_need = 8.0 * (double(p.x_elems()) + double(p.w_elems()) +
+                                  double(p.bias_elems()) + 2.0 * double(p.y_elems()));
   if (const uint64_t avail = host_memory_available(); host_need > double(avail))
     throw Skipped("the fp64 reference and the row's output need " + format_bytes(host_need) +
                   " of host memory, " + format_bytes(double(avail)) + " is available");
@@ -120,7 +119,7 @@ RowOutcome::RowOutcome() : setup_ms(kNaN), work_ratio(kNaN) {}
 
 RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, const Config& cfg,
                       ReferenceCache& refs, const VerifyOptions& opt,
-                      std::unique_ptr<DeviceOperands>* keep) {
+                      std::unique_ptr<RowResources>* keep) {
   RowOutcome out;
   out.tol = tolerance(cfg.dtype, reduction_length(p));
   auto fail = [&out](const char* status, const std::string& reason) {
@@ -151,17 +150,23 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
     ops->upload(ref.in.x.data(), ref.in.w.data(), p.has_bias ? ref.in.bias.data() : nullptr);
     const Tensors t = ops->tensors();
 
+    auto res = std::make_unique<RowResources>();
+    res->impl = &impl;
+    res->workspace = std::make_unique<DeviceWorkspaceSource>(ctx, row_budget(ctx));
+    Prepared prep;
     {
-      BudgetScope budget(ctx);
       EventPair ev;
       ev.record_start(ctx.stream());
-      impl.prepare(ctx, p, cfg, t);
+      prep = prepare_implementation(ctx, impl, p, cfg, t, *res->workspace, autotune_timer(ctx));
       ev.record_stop(ctx.stream());
       out.setup_ms = ev.elapsed_ms();
     }
+    if (!prep.status.is_ok())
+      return fail(outcome_status(prep.status.code).c_str(), prep.status.reason);
     out.prepared = true;
-    out.workspace_bytes = int64_t(impl.workspace_bytes());
+    out.workspace_bytes = int64_t(prep.workspace_bytes);
     out.algo = impl.algo();
+    if (!prep.note.empty()) out.algo += (out.algo.empty() ? "" : "; ") + prep.note;
 
     ops->poison_y(ctx.stream());
     impl.run(ctx, p, cfg, t);
@@ -183,7 +188,10 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
       const std::vector<unsigned char> second = ops->download_y_raw();
       out.deterministic = first == second ? "yes" : "no";
     }
-    if (keep) *keep = std::move(ops);
+    if (keep) {
+      res->ops = std::move(ops);
+      *keep = std::move(res);
+    }
     return out;
   } catch (const FatalError&) {
     throw;  // a broken installation: the caller stops the run
@@ -198,6 +206,25 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
     const RowFailure f = classify_row_failure(e.what(), device_lost());
     return fail(f.status.c_str(), f.reason);
   }
+}
+
+RowResources::~RowResources() {
+  // Never throws: this runs while unwinding from a failed row too.
+  try {
+    if (impl) impl->release();
+  } catch (const std::exception&) {
+  }
+  if (workspace) workspace->release();
+}
+
+std::unique_ptr<RowResources> prepare_on_device(Context& ctx, Implementation& impl,
+                                                const Problem& p, const Config& cfg,
+                                                const Tensors& t, Prepared* out) {
+  auto res = std::make_unique<RowResources>();
+  res->impl = &impl;
+  res->workspace = std::make_unique<DeviceWorkspaceSource>(ctx, row_budget(ctx));
+  *out = prepare_implementation(ctx, impl, p, cfg, t, *res->workspace, autotune_timer(ctx));
+  return res;
 }
 
 RowFailure classify_row_failure(const std::string& what, bool device_now_lost) {
@@ -225,8 +252,8 @@ void L2Flusher::flush(cudaStream_t stream) {
 RunTimer::RunTimer(Context& ctx, L2Flusher* flusher)
     : ctx_(ctx), flusher_(flusher), timer_(ctx.stream()) {}
 
-void RunTimer::warmup(Implementation& impl, const Problem& p, const Config& cfg,
-                      const Tensors& t, int n) {
+void RunTimer::warmup(Implementation& impl, const Problem& p, const Config& cfg, const Tensors& t,
+                      int n) {
   for (int i = 0; i < n; ++i) impl.run(ctx_, p, cfg, t);
   ctx_.synchronize();
 }
@@ -259,15 +286,18 @@ RunInfo query_run_info(Context& ctx) {
   const int dev = ctx.device();
   info.gpu = ctx.props().name;
   int v = 0;
-  if (cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess) info.sm_count = v;
-  if (cudaDeviceGetAttribute(&v, cudaDevAttrClockRate, dev) == cudaSuccess) info.sm_clock_mhz = v / 1000;
+  if (cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess)
+    info.sm_count = v;
+  if (cudaDeviceGetAttribute(&v, cudaDevAttrClockRate, dev) == cudaSuccess)
+    info.sm_clock_mhz = v / 1000;
   if (cudaDeviceGetAttribute(&v, cudaDevAttrMemoryClockRate, dev) == cudaSuccess)
     info.mem_clock_mhz = v / 1000;
   if (cudaDriverGetVersion(&v) == cudaSuccess) info.driver = cuda_version_string(v);
   if (cudaRuntimeGetVersion(&v) == cudaSuccess) info.cuda = cuda_version_string(v);
   cudaGetLastError();
-  info.cublas = library_version(
-      [](libraryPropertyType t, int* out) { return cublasGetProperty(t, out) == CUBLAS_STATUS_SUCCESS; });
+  info.cublas = library_version([](libraryPropertyType t, int* out) {
+    return cublasGetProperty(t, out) == CUBLAS_STATUS_SUCCESS;
+  });
   info.cusparse = library_version([](libraryPropertyType t, int* out) {
     return cusparseGetProperty(t, out) == CUSPARSE_STATUS_SUCCESS;
   });

@@ -13,6 +13,7 @@
 
 #include "bench/csv.hpp"
 #include "bench/inputs.hpp"
+#include "bench/lifecycle.hpp"
 #include "bench/operands.hpp"
 #include "bench/tolerance.hpp"
 #include "core/memory.hpp"
@@ -60,10 +61,10 @@ struct RowOutcome {
   std::string status = "passed";  // passed, incorrect, not_supported, skipped, failed
   std::string reason;             // empty when passed with full accuracy
   std::string accuracy;           // full / reduced when compared and passed (judge_accuracy)
-  bool prepared = false;          // prepare() succeeded: the implementation may be timed
-  double setup_ms;                // prepare() time; NaN if it did not run
+  bool prepared = false;          // initialized with a plan: the implementation may be timed
+  double setup_ms;                // plans + initialize (+ candidate timing) time; NaN if not run
   std::string algo;
-  int64_t workspace_bytes = -1;  // -1: prepare() did not succeed
+  int64_t workspace_bytes = -1;  // -1: no plan was initialized
   double work_ratio;
   ErrorMetrics err;  // valid when compared
   bool compared = false;
@@ -73,14 +74,35 @@ struct RowOutcome {
   RowOutcome();
 };
 
+// What verify_row hands over for timing: the operands, and the workspace the implementation
+// holds. Destroying it releases the implementation first, then frees its workspace.
+struct RowResources {
+  Implementation* impl = nullptr;
+  std::unique_ptr<DeviceOperands> ops;
+  std::unique_ptr<DeviceWorkspaceSource> workspace;
+  RowResources() = default;
+  RowResources(const RowResources&) = delete;
+  RowResources& operator=(const RowResources&) = delete;
+  ~RowResources();
+  Tensors tensors() const { return ops->tensors(); }
+};
+
 // One row up to timing: can_implement, the operand memory check, random inputs (seeded by refs),
-// upload, prepare() (event-timed), poisoned run + compare, a second poisoned run compared bit for
+// upload, the lifecycle (bench/lifecycle.hpp: plans, budget, workspace, initialize, candidates
+// timed; event-timed as setup_ms), poisoned run + compare, a second poisoned run compared bit for
 // bit. Never throws for the implementation's failures: they become the outcome's status.
-// The implementation is left prepared (the caller times it and then calls release()); when keep
-// is given and the row passed, the operands are handed over for timing.
+// When keep is given and the row passed, the initialized implementation's resources are handed
+// over for timing; otherwise the implementation is released before returning.
 RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, const Config& cfg,
                       ReferenceCache& refs, const VerifyOptions& opt = {},
-                      std::unique_ptr<DeviceOperands>* keep = nullptr);
+                      std::unique_ptr<RowResources>* keep = nullptr);
+
+// The lifecycle alone on the device, for tests that drive an implementation themselves: plans,
+// the budget (ctx's, lowered to 90% of what is free), a poisoned device workspace, initialize.
+// The returned resources (ops left empty) release impl and free the workspace when destroyed.
+std::unique_ptr<RowResources> prepare_on_device(Context& ctx, Implementation& impl,
+                                                const Problem& p, const Config& cfg,
+                                                const Tensors& t, Prepared* out);
 
 // A row's failure that is not the implementation's answer (a CUDA or library error): "skipped"
 // with the error, or "failed" when it left the device unusable (a sticky error such as an

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/harness.hpp"
 #include "bench/operands.hpp"
 #include "bench/shapes.hpp"
 #include "cli/cli_args.hpp"
@@ -59,17 +60,18 @@ namespace {
 // claims (can_implement) on at least one of a few ordinary problems: a stride-2 upsampling with
 // padding, one without (kernel = stride), and a 1-D one.
 std::string claimed(const Implementation& impl, bool dtypes) {
-  static const char* kProbes[] = {
-      "n=2,c_in=64,h_in=16,w_in=16,c_out=64,k=4,stride=2,pad=1,bias=1",
-      "n=2,c_in=64,h_in=16,w_in=16,c_out=64,k=2,stride=2",
-      "n=2,c_in=64,l=64,c_out=64,k=4,stride=2,pad=1"};
+  static const char* kProbes[] = {"n=2,c_in=64,h_in=16,w_in=16,c_out=64,k=4,stride=2,pad=1,bias=1",
+                                  "n=2,c_in=64,h_in=16,w_in=16,c_out=64,k=2,stride=2",
+                                  "n=2,c_in=64,l=64,c_out=64,k=4,stride=2,pad=1"};
   std::string out;
   auto add = [&](const std::string& v) { out += (out.empty() ? "" : ", ") + v; };
   if (dtypes) {
     for (DType t : {DType::fp64, DType::fp32, DType::tf32, DType::fp16, DType::bf16})
       for (const char* spec : kProbes)
-        if (impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, Layout::nchw}).ok ||
-            impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, Layout::nhwc}).ok) {
+        if (impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, Layout::nchw})
+                .ok ||
+            impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, Layout::nhwc})
+                .ok) {
           add(to_string(t));
           break;
         }
@@ -77,7 +79,8 @@ std::string claimed(const Implementation& impl, bool dtypes) {
     for (Layout l : {Layout::nchw, Layout::nhwc})
       for (DType t : {DType::fp64, DType::fp32, DType::tf32, DType::fp16, DType::bf16}) {
         bool ok = false;
-        for (const char* spec : kProbes) ok = ok || impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, l}).ok;
+        for (const char* spec : kProbes)
+          ok = ok || impl.can_implement(parse_shape_spec(spec, "probe").problem, Config{t, l}).ok;
         if (ok) {
           add(to_string(l));
           break;
@@ -150,14 +153,17 @@ int cmd_run(const std::vector<std::string>& argv, std::ostream& out) {
     DeviceOperands ops(p, cfg);
     ops.upload(x.data.data(), w.data.data(), bias);
     ops.poison_y();
-    impl->prepare(ctx, p, cfg, ops.tensors());
+    Prepared prep;
+    const auto held = prepare_on_device(ctx, *impl, p, cfg, ops.tensors(), &prep);
+    if (!prep.status.is_ok())
+      throw Error(impl->name() + ": " + to_string(prep.status.code) + ": " + prep.status.reason);
     impl->run(ctx, p, cfg, ops.tensors());
     ctx.synchronize();
     y = ops.download_y();
   }
-  const std::vector<int64_t> y_shape = x.shape.size() == 3
-                                           ? std::vector<int64_t>{p.n, p.c_out, p.w_out()}
-                                           : std::vector<int64_t>{p.n, p.c_out, p.h_out(), p.w_out()};
+  const std::vector<int64_t> y_shape =
+      x.shape.size() == 3 ? std::vector<int64_t>{p.n, p.c_out, p.w_out()}
+                          : std::vector<int64_t>{p.n, p.c_out, p.h_out(), p.w_out()};
   write_npy(output, y_shape, y, x.is_float64);
   out << impl->name() << ": " << p.to_string() << " -> " << output << "\n";
   return 0;

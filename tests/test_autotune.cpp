@@ -1,4 +1,4 @@
-// kernels/common/autotune.hpp: the one median rule of the rows that time candidates in prepare.
+// kernels/common/autotune.hpp: the one median rule by which the harness times candidate plans.
 #include <gtest/gtest.h>
 
 #include <cmath>

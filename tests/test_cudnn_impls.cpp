@@ -24,12 +24,13 @@
 #include <vector>
 
 #include "bench/convert.hpp"
+#include "bench/harness.hpp"
 #include "bench/tolerance.hpp"
 #include "core/problem.hpp"
-#include "kernels/cudnn/cudnn_common.hpp"
-#include "kernels/cudnn/cudnn_graph.hpp"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
+#include "kernels/cudnn/cudnn_common.hpp"
+#include "kernels/cudnn/cudnn_graph.hpp"
 #include "reference/reference.hpp"
 #include "tests/test_util.hpp"
 
@@ -655,16 +656,17 @@ struct Outcome {
   std::string note;  // not_supported / skipped reason, or the tolerance failure
 };
 
-// prepare + run on a NaN-poisoned y + compare. Failures of correctness are test failures;
-// NotSupported/Skipped are returned for the caller to judge.
+// The harness's lifecycle (prepare_on_device) + run on a NaN-poisoned y + compare. Failures of
+// correctness are test failures; not_supported and skipped are returned for the caller to judge.
 // Judged by the bench's own accuracy policy (judge_accuracy): full or reduced accuracy passes,
 // anything else is a test failure.
 Outcome run_case(Context& ctx, Implementation& impl, DeviceCase& dc) {
   Outcome out;
-  try {
-    impl.prepare(ctx, dc.p, dc.cfg, dc.t);
-  } catch (const Skipped& e) {  // NotSupported included
-    out.note = e.what();
+  Prepared prep;
+  const auto held = prepare_on_device(ctx, impl, dc.p, dc.cfg, dc.t, &prep);
+  if (!prep.status.is_ok()) {
+    out.note = prep.status.reason;
+    EXPECT_NE(prep.status.code, StatusCode::failed) << impl.name() << ": " << out.note;
     EXPECT_EQ(out.note.find('\n'), std::string::npos) << out.note;
     return out;
   }
@@ -689,7 +691,6 @@ Outcome run_case(Context& ctx, Implementation& impl, DeviceCase& dc) {
   const std::vector<double> y2 = dc.y_nchw();
   const ErrorMetrics m2 = compare(y2.data(), ref.data(), y2.size());
   EXPECT_EQ(judge_accuracy(m2, tol).status, "passed") << impl.name() << " second run";
-  impl.release();
   out.ran = true;
   return out;
 }

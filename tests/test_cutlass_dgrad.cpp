@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/convert.hpp"
+#include "bench/harness.hpp"
 #include "bench/tolerance.hpp"
 #include "core/problem.hpp"
 #include "kernels/common/device_buffer.hpp"
@@ -107,7 +108,8 @@ TEST(CutlassDgradMap, DefinitionOverMappedFieldsIsTheTransposedConv) {
     const std::vector<double> dx = cutlass_dgrad_definition(
         s, convert::nchw_to_nhwc(x.data(), p.n, p.c_in, p.h_in, p.w_in),
         convert::nchw_to_nhwc(w.data(), p.c_in, p.c_out_per_group(), p.k_h, p.k_w));
-    const std::vector<double> y = convert::nhwc_to_nchw(dx.data(), p.n, p.c_out, p.h_out(), p.w_out());
+    const std::vector<double> y =
+        convert::nhwc_to_nchw(dx.data(), p.n, p.c_out, p.h_out(), p.w_out());
     double diff = 0, scale = 0;
     for (size_t i = 0; i < y.size(); ++i) {
       diff = std::max(diff, std::abs(y[i] - ref[i]));
@@ -263,7 +265,9 @@ TEST(GpuCutlassDgrad, MatchesReferenceInEveryDtype) {
       auto impl = create_implementation("cutlass_dgrad");
       const Config cfg{t, Layout::nhwc};
       ASSERT_TRUE(impl->can_implement(p, cfg).ok) << to_string(t);
-      impl->prepare(ctx, p, cfg, ts);
+      Prepared prep;
+      const auto held = prepare_on_device(ctx, *impl, p, cfg, ts, &prep);
+      ASSERT_TRUE(prep.status.is_ok()) << to_string(t) << ": " << prep.status.reason;
       EXPECT_FALSE(impl->algo().empty());
       TCONV_CUDA_CHECK(cudaMemset(dy.get(), 0xFF, dy.bytes()));
       TCONV_CUDA_CHECK(cudaDeviceSynchronize());
@@ -271,7 +275,8 @@ TEST(GpuCutlassDgrad, MatchesReferenceInEveryDtype) {
       ctx.synchronize();
       std::vector<unsigned char> bytes(dy.bytes());
       TCONV_CUDA_CHECK(cudaMemcpy(bytes.data(), dy.get(), bytes.size(), cudaMemcpyDeviceToHost));
-      const std::vector<double> got_nhwc = convert::from_storage(t, bytes.data(), size_t(p.y_elems()));
+      const std::vector<double> got_nhwc =
+          convert::from_storage(t, bytes.data(), size_t(p.y_elems()));
       const std::vector<double> got =
           convert::nhwc_to_nchw(got_nhwc.data(), p.n, p.c_out, p.h_out(), p.w_out());
       std::vector<double> ref(size_t(p.y_elems()));

@@ -26,10 +26,10 @@
 namespace tconv {
 namespace {
 
-#define TCONV_REQUIRE_GPU()                                            \
-  do {                                                                 \
-    std::string why_;                                                  \
-    if (!gpu_available(&why_)) GTEST_SKIP() << why_;                   \
+#define TCONV_REQUIRE_GPU()                          \
+  do {                                               \
+    std::string why_;                                \
+    if (!gpu_available(&why_)) GTEST_SKIP() << why_; \
   } while (0)
 
 // One context for the whole binary: handles are expensive to create.
@@ -121,8 +121,8 @@ TEST(GpuHarness, OperandsRoundTripInEveryDtypeAndLayout) {
       for (double v : ops.download_y()) ASSERT_TRUE(std::isnan(v));
       const Tensors d = ops.tensors();
       ASSERT_NE(d.bias, nullptr);
-      TCONV_CUDA_CHECK(cudaMemcpy(d.y, d.x, size_t(p.x_elems()) * storage_bytes(t),
-                                  cudaMemcpyDeviceToDevice));
+      TCONV_CUDA_CHECK(
+          cudaMemcpy(d.y, d.x, size_t(p.x_elems()) * storage_bytes(t), cudaMemcpyDeviceToDevice));
       EXPECT_EQ(ops.download_y(), in.x);
     }
 }
@@ -137,12 +137,14 @@ class FakeImpl : public Implementation {
   std::string summary() const override { return "test double"; }
   Support can_implement(const Problem&, const Config& cfg) const override {
     if (kind_ == Fake::refuse) return Support::no("refused by the fake");
-    if (cfg.dtype != DType::fp64 || cfg.layout != Layout::nchw) return Support::no("fp64 nchw only");
+    if (cfg.dtype != DType::fp64 || cfg.layout != Layout::nchw)
+      return Support::no("fp64 nchw only");
     return Support::yes();
   }
-  void prepare(Context&, const Problem&, const Config&, const Tensors&) override {
-    if (kind_ == Fake::skip) throw Skipped("over the fake budget");
+  Plans plans(Context&, const Problem&, const Config&, const Tensors&) override {
+    if (kind_ == Fake::skip) return Plans::none(Status::skipped("over the fake budget"));
     if (kind_ == Fake::not_supported) throw NotSupported("no engine for the fake");
+    return Plans::one({"fake plan", 123, 0});
   }
   void run(Context& ctx, const Problem& p, const Config&, const Tensors& t) override {
     if (kind_ == Fake::error) throw Error("the fake failed");
@@ -157,7 +159,6 @@ class FakeImpl : public Implementation {
       TCONV_CUDA_CHECK(cudaMemsetAsync(t.y, (calls_++ % 2) ? 0x00 : 0xFF, 1, ctx.stream()));
   }
   std::string algo() const override { return "fake-algo"; }
-  size_t workspace_bytes() const override { return 123; }
 
  private:
   Fake kind_;
@@ -187,7 +188,7 @@ TEST(GpuHarness, VerdictsOnFakeImplementations) {
   };
   for (const Case& c : cases) {
     FakeImpl impl(c.kind);
-    std::unique_ptr<DeviceOperands> ops;
+    std::unique_ptr<RowResources> ops;
     const RowOutcome o = verify_row(ctx, impl, p, cfg, refs, VerifyOptions{}, &ops);
     SCOPED_TRACE(std::string(c.status) + " / " + c.reason_part);
     EXPECT_EQ(o.status, c.status) << o.reason;
@@ -206,7 +207,7 @@ TEST(GpuHarness, VerdictsOnFakeImplementations) {
   // The GPU reference path (forced by a zero CPU bound) and timing.
   ReferenceCache gpu_refs(7, 0.0);
   FakeImpl impl(Fake::correct);
-  std::unique_ptr<DeviceOperands> ops;
+  std::unique_ptr<RowResources> ops;
   const RowOutcome o = verify_row(ctx, impl, p, cfg, gpu_refs, VerifyOptions{}, &ops);
   EXPECT_EQ(o.status, "passed") << o.reason;
   EXPECT_EQ(o.reference, "gpu_fp64");
@@ -302,9 +303,9 @@ void verify_claimed(const std::string& name, const std::vector<Problem>& problem
         if (o.status == "passed") {
           ++passed;
         } else if (o.status == "incorrect") {
-          ADD_FAILURE() << "incorrect: " << where.str() << ": " << o.reason
-                        << " (max_abs_err " << o.err.max_abs_err << ", rel_l2_err "
-                        << o.err.rel_l2_err << ", max|ref| " << o.err.max_abs_ref << ")";
+          ADD_FAILURE() << "incorrect: " << where.str() << ": " << o.reason << " (max_abs_err "
+                        << o.err.max_abs_err << ", rel_l2_err " << o.err.rel_l2_err << ", max|ref| "
+                        << o.err.max_abs_ref << ")";
         } else if (o.status == "skipped" && o.reason.rfind("error:", 0) == 0) {
           ADD_FAILURE() << "failed: " << where.str() << ": " << o.reason;
         } else {
@@ -337,7 +338,9 @@ TEST_P(GpuImpls, BeginEndPaddingVerifiedWhereClaimed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(GpuAll, GpuImpls, ::testing::ValuesIn(gpu_implementation_names()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace tconv

@@ -15,14 +15,15 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench/harness.hpp"
 #include "kernels/common/device_buffer.hpp"
-#include "kernels/explicit/explicit_gemm_math.hpp"
-#include "kernels/explicit/explicit_spmm_math.hpp"
-#include "kernels/direct/gather_math.hpp"
-#include "kernels/gemm_col2im/gemm_col2im_math.hpp"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
+#include "kernels/direct/gather_math.hpp"
 #include "kernels/direct/scatter_math.hpp"
+#include "kernels/explicit/explicit_gemm_math.hpp"
+#include "kernels/explicit/explicit_spmm_math.hpp"
+#include "kernels/gemm_col2im/gemm_col2im_math.hpp"
 #include "kernels/zero_insert/zero_insert_direct_math.hpp"
 #include "reference/reference.hpp"
 #include "test_util.hpp"
@@ -50,7 +51,8 @@ Case make_case(std::mt19937_64& rng, int max_spatial = 6) {
   return c;
 }
 
-// (A,B,C,D) -> (A,C,D,B): x and y NCHW -> NHWC, and w (C_in,C_out/g,k_h,k_w) -> (C_in,k_h,k_w,C_out/g).
+// (A,B,C,D) -> (A,C,D,B): x and y NCHW -> NHWC, and w (C_in,C_out/g,k_h,k_w) ->
+// (C_in,k_h,k_w,C_out/g).
 std::vector<double> to_last(const std::vector<double>& v, int64_t a, int64_t b, int64_t c,
                             int64_t d) {
   std::vector<double> out(v.size());
@@ -116,12 +118,14 @@ TEST(KernelsMath, OffsetsMatchLayouts) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t h = 0; h < H; ++h)
-        for (int64_t w = 0; w < W; ++w) ASSERT_EQ(kmath::act_offset(false, n, c, h, w, C, H, W), e++);
+        for (int64_t w = 0; w < W; ++w)
+          ASSERT_EQ(kmath::act_offset(false, n, c, h, w, C, H, W), e++);
   e = 0;
   for (int64_t n = 0; n < N; ++n)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t w = 0; w < W; ++w)
-        for (int64_t c = 0; c < C; ++c) ASSERT_EQ(kmath::act_offset(true, n, c, h, w, C, H, W), e++);
+        for (int64_t c = 0; c < C; ++c)
+          ASSERT_EQ(kmath::act_offset(true, n, c, h, w, C, H, W), e++);
   e = 0;
   for (int64_t ci = 0; ci < 2; ++ci)
     for (int64_t j = 0; j < 3; ++j)
@@ -170,14 +174,15 @@ void check_gather(const Case& c, bool nhwc) {
     const kmath::GatherItem it = kmath::gather_item(p, nhwc, CoT, i);
     kmath::gather_tile<CoT, double>(p, nhwc, o.x.data(), o.w.data(), c.b.data(), y.data(), it);
     for (int ch = 0; ch < CoT && it.j0 + ch < cog; ++ch)
-      ++writes[size_t(kmath::act_offset(nhwc, it.n, it.g * cog + it.j0 + ch, it.oy, it.ox,
-                                        p.c_out, p.h_out(), p.w_out()))];
+      ++writes[size_t(kmath::act_offset(nhwc, it.n, it.g * cog + it.j0 + ch, it.oy, it.ox, p.c_out,
+                                        p.h_out(), p.w_out()))];
   }
   for (size_t e = 0; e < writes.size(); ++e)
     ASSERT_EQ(writes[e], 1) << "y element " << e << " written " << writes[e] << " times, "
                             << p.to_string();
-  expect_close(y, o.y, std::string("gather CoT=") + std::to_string(CoT) +
-                           (nhwc ? " nhwc " : " nchw ") + p.to_string());
+  expect_close(y, o.y,
+               std::string("gather CoT=") + std::to_string(CoT) + (nhwc ? " nhwc " : " nchw ") +
+                   p.to_string());
 }
 
 TEST(KernelsMathGather, TilesMatchDirectInBothLayouts) {
@@ -281,8 +286,8 @@ void zi_conv_cpu(const Problem& p, const kmath::ZiGeom& g, const std::vector<dou
         for (int tx = 0; tx < tile_w; ++tx) {
           const int oy = blk.ty * tile_h + ty, ox = blk.tx * tile_w + tx;
           if (oy >= g.ho || ox >= g.wo) continue;
-          kmath::zi_accumulate<CoT, double>(g, z.data(), ws.data(), blk.nl, blk.grp, e0, ne, oy,
-                                            ox, &acc[size_t((ty * tile_w + tx) * CoT)]);
+          kmath::zi_accumulate<CoT, double>(g, z.data(), ws.data(), blk.nl, blk.grp, e0, ne, oy, ox,
+                                            &acc[size_t((ty * tile_w + tx) * CoT)]);
         }
     }
     for (int ty = 0; ty < tile_h; ++ty)
@@ -351,8 +356,8 @@ TEST(KernelsMathZeroInsert, ConvMatchesDirect) {
                                      z.begin() + (n0 + 1) * kmath::zi_item_elems(g));
         zi_conv_cpu<CoT>(p, g, zi, c.w, bias, y, n0, 1, chunk, tile_w, tile_h);
       }
-      expect_close(y, c.y, "zero_insert conv chunked CoT=" + std::to_string(CoT) + " " +
-                               p.to_string());
+      expect_close(y, c.y,
+                   "zero_insert conv chunked CoT=" + std::to_string(CoT) + " " + p.to_string());
     };
     run(std::integral_constant<int, 1>{});
     run(std::integral_constant<int, 2>{});
@@ -409,7 +414,8 @@ TEST(KernelsMathCol2im, GemmPlanAndGatherMatchDirect) {
                           col.size() - size_t(cc), plan.ldc, false);
             for (int64_t q = 0; q < int64_t(plan.n) * plan.ldc; ++q) ++writes[size_t(cc + q)];
           }
-        for (int wcount : writes) ASSERT_EQ(wcount, 1) << "column buffer coverage, " << p.to_string();
+        for (int wcount : writes)
+          ASSERT_EQ(wcount, 1) << "column buffer coverage, " << p.to_string();
         // col2im over the chunk, with the bias, as col2im_kernel does.
         for (int64_t nl = 0; nl < items; ++nl)
           for (int co = 0; co < p.c_out; ++co)
@@ -434,11 +440,11 @@ TEST(KernelsMathCol2im, ChunkItemsFollowCapAndBudget) {
   p.n = 10, p.c_in = 4, p.c_out = 6, p.h_in = 5, p.w_in = 7, p.k_h = 3, p.k_w = 2;
   const double per_item = double(kmath::col_item_elems(p)) * 4.0;
   ASSERT_EQ(kmath::col_item_elems(p), 6 * 3 * 2 * 5 * 7);
-  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 1e12, 1e12), 10);              // all fit
-  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 3.5 * per_item, 1e12), 3);     // cap
-  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 1e12, 2.5 * per_item), 2);     // budget
-  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 0.5 * per_item, 1e12), 1);     // at least one
-  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 1e12, 0.9 * per_item), 0);     // none fits
+  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 1e12, 1e12), 10);           // all fit
+  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 3.5 * per_item, 1e12), 3);  // cap
+  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 1e12, 2.5 * per_item), 2);  // budget
+  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 0.5 * per_item, 1e12), 1);  // at least one
+  EXPECT_EQ(kmath::col2im_chunk_items(p, 4, 1e12, 0.9 * per_item), 0);  // none fits
 }
 
 // ---- explicit_gemm ----------------------------------------------------------------------------
@@ -491,13 +497,14 @@ TEST(KernelsMathExplicitGemm, DenseCtAndGemmMatchReference) {
       const kmath::DenseGemm g = kmath::explicit_gemm_plan(p);
       gemm_colmajor(false, false, g.m, g.n, g.k, ct.data(), ct.size(), g.lda, o.x.data(),
                     o.x.size(), g.ldb, y.data(), y.size(), g.ldc, p.has_bias);
-      expect_close(y, o.y, std::string("explicit_gemm") + (nhwc ? " nhwc " : " nchw ") +
-                               p.to_string());
+      expect_close(y, o.y,
+                   std::string("explicit_gemm") + (nhwc ? " nhwc " : " nchw ") + p.to_string());
       if (HasFatalFailure()) return;
     }
     EXPECT_DOUBLE_EQ(kmath::explicit_c_bytes(p, 4), 4.0 * double(R) * double(K));
     // 2*N*K*R executed over the useful flops.
-    EXPECT_NEAR(kmath::explicit_work_ratio(p), 2.0 * double(p.n) * double(K) * double(R) / p.flops(),
+    EXPECT_NEAR(kmath::explicit_work_ratio(p),
+                2.0 * double(p.n) * double(K) * double(R) / p.flops(),
                 1e-9 * kmath::explicit_work_ratio(p));
   }
 }
@@ -555,8 +562,8 @@ TEST(KernelsMathExplicitSpmm, CsrMatchesBuildCAndSpmmMatchesDirect) {
         for (int64_t r = 0; r < R; ++r)
           for (int64_t q = row_ptr[size_t(r)]; q < row_ptr[size_t(r) + 1]; ++q)
             y[size_t(n * R + r)] += val[size_t(q)] * o.x[size_t(n * K + col[size_t(q)])];
-      expect_close(y, o.y, std::string("explicit_spmm") + (nhwc ? " nhwc " : " nchw ") +
-                               p.to_string());
+      expect_close(y, o.y,
+                   std::string("explicit_spmm") + (nhwc ? " nhwc " : " nchw ") + p.to_string());
       if (HasFatalFailure()) return;
     }
   }
@@ -575,15 +582,20 @@ TEST(KernelsMathExplicitSpmm, NoLandingTapMeansNoNonzeros) {
 
 // ---- GPU: chunked paths and budget skips ------------------------------------------------------
 
-bool skip_without_gpu() { return !gpu_available(); }
+bool skip_without_gpu() {
+  return !gpu_available();
+}
 
-// fp32 nchw operands on the device, the implementation run once, y back in double.
-std::vector<double> run_fp32_nchw(Context& ctx, Implementation& impl, const Case& c) {
+// fp32 nchw operands on the device, the implementation through the harness's lifecycle and run
+// once, y back in double; a status that is not ok comes back in *status with y empty.
+std::vector<double> run_fp32_nchw(Context& ctx, Implementation& impl, const Case& c,
+                                  Status* status = nullptr) {
   const Problem& p = c.p;
   auto upload = [](const std::vector<double>& v) {
     std::vector<float> f(v.begin(), v.end());
     DeviceBuffer d(std::max<size_t>(f.size(), 1) * sizeof(float));
-    TCONV_CUDA_CHECK(cudaMemcpy(d.get(), f.data(), f.size() * sizeof(float), cudaMemcpyHostToDevice));
+    TCONV_CUDA_CHECK(
+        cudaMemcpy(d.get(), f.data(), f.size() * sizeof(float), cudaMemcpyHostToDevice));
     return d;
   };
   DeviceBuffer x = upload(c.x), w = upload(c.w), b = upload(c.b);
@@ -591,12 +603,17 @@ std::vector<double> run_fp32_nchw(Context& ctx, Implementation& impl, const Case
   TCONV_CUDA_CHECK(cudaMemset(y.get(), 0xFF, y.bytes()));  // NaN poison, as the harness does
   Tensors t{x.get(), w.get(), p.has_bias ? b.get() : nullptr, y.get()};
   Config cfg;
-  impl.prepare(ctx, p, cfg, t);
+  Prepared prep;
+  const auto held = prepare_on_device(ctx, impl, p, cfg, t, &prep);
+  if (status) *status = prep.status;
+  if (!prep.status.is_ok()) {
+    EXPECT_TRUE(status) << impl.name() << ": " << prep.status.reason;
+    return {};
+  }
   impl.run(ctx, p, cfg, t);
   ctx.synchronize();
   std::vector<float> out(size_t(p.y_elems()));
   TCONV_CUDA_CHECK(cudaMemcpy(out.data(), y.get(), y.bytes(), cudaMemcpyDeviceToHost));
-  impl.release();
   return std::vector<double>(out.begin(), out.end());
 }
 
@@ -647,7 +664,10 @@ TEST(GpuKernelsPlain, OverBudgetIsSkipped) {
   const Case c = fixed_case(2);
   for (const char* name : {"explicit_gemm", "explicit_spmm", "gemm_col2im", "zero_insert_direct"}) {
     auto impl = create_implementation(name);
-    EXPECT_THROW(run_fp32_nchw(ctx, *impl, c), Skipped) << name;
+    Status st;
+    EXPECT_TRUE(run_fp32_nchw(ctx, *impl, c, &st).empty()) << name;
+    EXPECT_EQ(st.code, StatusCode::skipped) << name << ": " << st.reason;
+    EXPECT_NE(st.reason.find("over the memory budget"), std::string::npos) << st.reason;
   }
 }
 

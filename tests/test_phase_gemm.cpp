@@ -1,11 +1,10 @@
-// phase_gemm on the CPU: the phase decomposition, the per-phase implicit GEMM mappings, the kernel's
-// tile decoding, and every GEMM kernel instantiation and the direct kernel run on the CPU runtime
-// (cpu_cuda: the real __global__ functions through their production launch code, mma.sync
+// phase_gemm on the CPU: the phase decomposition, the per-phase implicit GEMM mappings, the
+// kernel's tile decoding, and every GEMM kernel instantiation and the direct kernel run on the CPU
+// runtime (cpu_cuda: the real __global__ functions through their production launch code, mma.sync
 // modelled from the PTX fragment tables) on exact integer data, all against ref::direct.
 // tests/test_cpu_run_phase_gemm.cpp runs the whole implementation's dispatch on random reals.
-#include <gtest/gtest.h>
-
 #include <cuda_runtime.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench/harness.hpp"
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
@@ -110,7 +110,8 @@ std::vector<double> w_to_krsc(const Problem& p, const std::vector<double>& w) {
     for (int64_t j = 0; j < cog; ++j)
       for (int64_t ky = 0; ky < p.k_h; ++ky)
         for (int64_t kx = 0; kx < p.k_w; ++kx)
-          o[((ci * p.k_h + ky) * p.k_w + kx) * cog + j] = w[((ci * cog + j) * p.k_h + ky) * p.k_w + kx];
+          o[((ci * p.k_h + ky) * p.k_w + kx) * cog + j] =
+              w[((ci * cog + j) * p.k_h + ky) * p.k_w + kx];
   return o;
 }
 std::vector<double> y_nhwc_to_nchw(const Problem& p, const std::vector<double>& y) {
@@ -278,11 +279,12 @@ TEST(PhaseGemmMapping, GemmEmulationMatchesReferenceBothLayouts) {
     const Operands ops = make_operands(p, [&] { return r.nonzero(); });
     const std::vector<double> want = reference(p, ops);
     std::vector<int> writes;
-    const std::vector<double> y1 = emulate_phase_gemm<Layout::nchw>(p, ops.x, ops.w, ops.bias, writes);
+    const std::vector<double> y1 =
+        emulate_phase_gemm<Layout::nchw>(p, ops.x, ops.w, ops.bias, writes);
     for (int c : writes) ASSERT_EQ(c, 1) << p.to_string();
-    const std::vector<double> y2 = y_nhwc_to_nchw(
-        p, emulate_phase_gemm<Layout::nhwc>(p, x_to_nhwc(p, ops.x), w_to_krsc(p, ops.w), ops.bias,
-                                            writes));
+    const std::vector<double> y2 =
+        y_nhwc_to_nchw(p, emulate_phase_gemm<Layout::nhwc>(p, x_to_nhwc(p, ops.x),
+                                                           w_to_krsc(p, ops.w), ops.bias, writes));
     for (int c : writes) ASSERT_EQ(c, 1) << p.to_string();
     for (size_t e = 0; e < want.size(); ++e) {
       const double tol = 1e-12 * std::max(1.0, std::fabs(want[e]));
@@ -385,7 +387,8 @@ TEST(PhaseGemmTiles, DirectWindowSlotsMatchTheTapInputs) {
   }
 }
 
-// ---- (4) Every GEMM kernel instantiation, run on the CPU runtime ----------------------------------
+// ---- (4) Every GEMM kernel instantiation, run on the CPU runtime
+// ----------------------------------
 
 // What the blocks of one configuration covered, summed over its problems (tiles enumerated with the
 // kernel's own make_tile_ctx over the launch's own tile counts).
@@ -487,8 +490,8 @@ void check_gemm_config(uint64_t seed, int problems) {
   const std::string what = std::string("gemm ") + std::to_string(C::BM) + "x" +
                            std::to_string(C::BN) + (C::engine == Engine::simt ? " simt" : " tc") +
                            " " + to_string(C::layout) + " VA=" + std::to_string(C::VA) +
-                           " VB=" + std::to_string(C::VB) + " sizeof(T)=" +
-                           std::to_string(sizeof(T));
+                           " VB=" + std::to_string(C::VB) +
+                           " sizeof(T)=" + std::to_string(sizeof(T));
   GemmCoverage cov;
   for (int i = 0; i < problems; ++i) {
     Problem p = random_problem(r, o);
@@ -515,8 +518,7 @@ void check_gemm_config(uint64_t seed, int problems) {
       p.k_h = p.k_w = 3;
       p.pad_h = p.pad_w = 1;
     }
-    const Operands ops =
-        make_operands(p, [&] { return double(small_int(r, wide ? 3 : 1)); });
+    const Operands ops = make_operands(p, [&] { return double(small_int(r, wide ? 3 : 1)); });
     check_kernel<T, C::layout>(
         p, ops,
         [&](const ConvDims& d, const T* x, const T* w, const T* b, T* y) {
@@ -533,7 +535,8 @@ void check_gemm_config(uint64_t seed, int problems) {
   EXPECT_GT(cov.no_taps, 0) << what;
 }
 
-// The configurations kernels/phase_gemm/phase_gemm.cu instantiates (launch_tile / launch_vec), per engine.
+// The configurations kernels/phase_gemm/phase_gemm.cu instantiates (launch_tile / launch_vec), per
+// engine.
 template <typename T, Engine E, Layout L, int BM, int BN, int P, int Q>
 void check_vec_variants(uint64_t seed, int problems) {
   constexpr int V = int(16 / sizeof(T));
@@ -586,7 +589,8 @@ TEST(PhaseGemmKernels, TensorCoreBf16Nhwc) {
   check_all_tiles<__nv_bfloat16, Engine::tc, Layout::nhwc>(800, kBlockProblems);
 }
 
-// ---- (5) The direct kernel, every CO, on the CPU runtime -----------------------------------------
+// ---- (5) The direct kernel, every CO, on the CPU runtime
+// -----------------------------------------
 
 template <typename T, Layout L, int CO>
 void check_direct(uint64_t seed, int problems) {
@@ -752,9 +756,10 @@ TEST(PhaseGemmPlan, BuiltInShapes) {
     ASSERT_EQ(w.p.validate(), "") << w.name;
     const Config cfg{DType::bf16, Layout::nhwc};
     const Lowering lw = lower_problem(w.p, cfg.layout);
-    const Plan plan = make_plan(lw.p, cfg, 132);
+    const pg::Plan plan = make_plan(lw.p, cfg, 132);
     EXPECT_EQ(describe(plan, cfg, plan.vec_a, plan.vec_b, lw.lowered), w.algo_bf16_nhwc) << w.name;
-    const Plan fp32 = make_plan(lower_problem(w.p, Layout::nchw).p, Config{DType::fp32, Layout::nchw}, 132);
+    const pg::Plan fp32 =
+        make_plan(lower_problem(w.p, Layout::nchw).p, Config{DType::fp32, Layout::nchw}, 132);
     EXPECT_EQ(fp32.direct, plan.direct) << w.name;
     if (!fp32.direct) {
       EXPECT_EQ(fp32.engine, Engine::simt) << w.name;
@@ -777,7 +782,7 @@ TEST(PhaseGemmPlan, SplitK) {
   // Short K: 2x2 kernel at stride 2 has one tap per phase; 64 channels are 2 k-tiles.
   const Problem short_k = shape(1, 64, 16, 16, 64, 2, 2, 0);
   EXPECT_EQ(make_plan(short_k, cfg, 1 << 20).splits, 1);
-  const Plan p2 = make_plan(pix2pix, cfg, 132);
+  const pg::Plan p2 = make_plan(pix2pix, cfg, 132);
   EXPECT_EQ(splitk_workspace_floats(p2, pix2pix), 2 * pix2pix.y_elems());
   EXPECT_EQ(splitk_workspace_floats(make_plan(short_k, cfg, 132), short_k), 0);
 }
@@ -869,9 +874,11 @@ std::vector<double> run_on_gpu(Context& ctx, const Problem& p, const Config& cfg
   TCONV_CUDA_CHECK(cudaMemset(y.get(), 0xff, ybytes));  // NaN in every dtype
   const Tensors t{x.get(), w.get(), p.has_bias ? b.get() : nullptr, y.get()};
   const auto impl = create_implementation("phase_gemm");
-  impl->prepare(ctx, p, cfg, t);
+  Prepared prep;
+  const auto held = prepare_on_device(ctx, *impl, p, cfg, t, &prep);
+  EXPECT_TRUE(prep.status.is_ok()) << prep.status.reason;
   // Memory beyond the operands only for split-K's partials.
-  EXPECT_EQ(impl->workspace_bytes() > 0, impl->algo().find("splitK") != std::string::npos)
+  EXPECT_EQ(prep.workspace_bytes > 0, impl->algo().find("splitK") != std::string::npos)
       << impl->algo();
   impl->run(ctx, p, cfg, t);
   ctx.synchronize();
@@ -931,12 +938,12 @@ TEST(GpuPhaseGemm, BuiltInShapesWithinTolerance) {
   Context ctx;
   Rng r(77);
   const Problem shapes[] = {
-      shape(2, 100, 1, 1, 512, 4, 1, 0),       shape(2, 512, 4, 4, 256, 4, 2, 1),
-      shape(2, 256, 8, 8, 128, 4, 2, 1),       shape(2, 128, 16, 16, 64, 4, 2, 1),
-      shape(2, 64, 32, 32, 3, 4, 2, 1),        shape(1, 1024, 16, 16, 256, 4, 2, 1),
-      shape(1, 1024, 28, 28, 512, 2, 2, 0),    shape(1, 256, 64, 64, 128, 3, 2, 1, 1),
-      shape(1, 512, 64, 64, 256, 3, 2, 0),     shape(1, 56, 270, 480, 1, 9, 4, 4, 3),
-      shape(1, 21, 70, 70, 21, 16, 8, 0),      shape(1, 21, 16, 16, 21, 64, 32, 0),
+      shape(2, 100, 1, 1, 512, 4, 1, 0),    shape(2, 512, 4, 4, 256, 4, 2, 1),
+      shape(2, 256, 8, 8, 128, 4, 2, 1),    shape(2, 128, 16, 16, 64, 4, 2, 1),
+      shape(2, 64, 32, 32, 3, 4, 2, 1),     shape(1, 1024, 16, 16, 256, 4, 2, 1),
+      shape(1, 1024, 28, 28, 512, 2, 2, 0), shape(1, 256, 64, 64, 128, 3, 2, 1, 1),
+      shape(1, 512, 64, 64, 256, 3, 2, 0),  shape(1, 56, 270, 480, 1, 9, 4, 4, 3),
+      shape(1, 21, 70, 70, 21, 16, 8, 0),   shape(1, 21, 16, 16, 21, 64, 32, 0),
       shape(2, 2048, 7, 7, 256, 2, 2, 0),
   };
   for (Problem p : shapes) {

@@ -1,8 +1,8 @@
-// The one rule by which an implementation times its candidates in prepare (cuDNN frontend plans,
-// CUTLASS tile configurations, the Hopper rows' stream schedules): kAutotuneRuns timed runs of a
-// candidate that already ran once untimed (warm-up and launch check, by the caller, who knows
-// what a refusal means), the median kept, the lowest median wins. The timed results of a row are
-// the harness's, not these (bench/harness.hpp).
+// The one rule by which the harness times an implementation's candidate plans
+// (bench/lifecycle.hpp: cuDNN frontend plans, CUTLASS tile configurations, the Hopper rows' stream
+// schedules): kAutotuneRuns timed runs of a candidate that already ran once untimed (warm-up and
+// launch check), the median kept, the lowest median wins. The timed results of a row are the
+// harness's timing loop's, not these.
 #pragma once
 
 #include <algorithm>

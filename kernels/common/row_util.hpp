@@ -12,6 +12,7 @@
 
 #include "core/types.hpp"
 #include "kernels/common/device_buffer.hpp"
+#include "kernels/common/implementation.hpp"
 
 namespace tconv {
 
@@ -33,6 +34,27 @@ inline bool try_allocate(DeviceBuffer& buf, size_t bytes) {
     cudaGetLastError();
     return false;
   }
+}
+
+// Candidate plans for a buffer of per_item bytes per batch item, processed in chunks of items:
+// every chunk size from min(n, cap_bytes / per_item) (at least 1) down to 1, largest first, so the
+// harness's PlanChoice::first_that_fits takes the largest chunk the memory budget allows.
+// Plan::index is the chunk's item count; `what` names the buffer in the plan's name.
+inline Plans chunk_plans(int64_t n, double per_item, double cap_bytes, const char* what) {
+  Plans ps;
+  if (n < 1) return Plans::one({std::string(what) + ", no items", 0, 0});
+  double fit = per_item > 0 ? cap_bytes / per_item : double(n);
+  const int64_t first = fit >= double(n) ? n : (fit < 1 ? 1 : int64_t(fit));
+  for (int64_t k = first; k >= 1; --k) {
+    const double bytes = double(k) * per_item;
+    if (bytes >= 0x1p62) continue;  // more than any device has: never a candidate
+    ps.candidates.push_back(
+        {std::string(what) + ", " + std::to_string(k) + " of " + std::to_string(n) + " items",
+         size_t(bytes), k});
+  }
+  if (ps.candidates.empty())
+    ps.status = Status::skipped(std::string(what) + " needs more memory than any device has");
+  return ps;
 }
 
 // Calls f(T{}) with T the storage type of the dtype (tf32 is stored as fp32); `who` names the

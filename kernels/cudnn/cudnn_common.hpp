@@ -30,11 +30,11 @@
 #include "core/problem.hpp"
 #include "core/types.hpp"
 #include "kernels/common/cuda_check.hpp"
-#include "kernels/cudnn/cudnn_check.hpp"
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/implementation.hpp"
 #include "kernels/common/index_math.hpp"
 #include "kernels/common/row_util.hpp"
+#include "kernels/cudnn/cudnn_check.hpp"
 
 #if defined(__CUDACC__)
 #include <cuda_bf16.h>
@@ -91,7 +91,8 @@ inline Geometry dgrad_dx(const Problem& p, Layout l) {
   return activation_geometry(p.n, p.c_out, p.h_out(), p.w_out(), l);
 }
 
-// The zero-inserted image: h_out + dil*(k-1) positions per dimension (kernels/common/index_math.hpp).
+// The zero-inserted image: h_out + dil*(k-1) positions per dimension
+// (kernels/common/index_math.hpp).
 TCONV_HD int64_t zero_insert_h(const Problem& p) {
   return p.h_out() + p.dil_h * (p.k_h - 1);
 }
@@ -126,9 +127,10 @@ inline std::string begin_end_text(const Problem& p) {
 }
 inline Support dgrad_shape_support(const Problem& p) {
   if (!p.pytorch_pads())
-    return Support::no("cuDNN legacy backward-data takes symmetric padding (one value per axis); "
-                       "begin:end padding " + begin_end_text(p) +
-                       " is not padding plus an output_padding below max(stride, dilation)");
+    return Support::no(
+        "cuDNN legacy backward-data takes symmetric padding (one value per axis); "
+        "begin:end padding " +
+        begin_end_text(p) + " is not padding plus an output_padding below max(stride, dilation)");
   const int64_t fh = forward_out_size(p.h_out(), p.k_h, p.pad_h, p.stride_h, p.dil_h);
   const int64_t fw = forward_out_size(p.w_out(), p.k_w, p.pad_w, p.stride_w, p.dil_w);
   if (fh != p.h_in || fw != p.w_in)
@@ -493,7 +495,9 @@ inline void build_zero_insert_forward(LegacyConv& d, const Problem& p, const Con
 struct Scaling {
   float alpha, beta;
 };
-inline Scaling conv_scaling() { return {1.0f, 0.0f}; }
+inline Scaling conv_scaling() {
+  return {1.0f, 0.0f};
+}
 
 // ---- Algorithm search (cudnnFind*AlgorithmEx) ----------------------------------------------
 // What the search's workspace may take: the budget, but never the last bytes of the device.
@@ -514,18 +518,15 @@ inline size_t search_workspace_cap(size_t budget) {
 }
 
 // Workspace for the search: the most any of the `count` algorithms asks for (query(a, &bytes)
-// returns cuDNN's status; algorithms it refuses are ignored), capped at `cap`, halved until it
-// can be allocated into buf. Returns the bytes allocated (0: none).
+// returns cuDNN's status; algorithms it refuses are ignored).
 template <typename Query>
-size_t allocate_search_workspace(DeviceBuffer& buf, int count, size_t cap, Query&& query) {
+size_t search_workspace_want(int count, Query&& query) {
   size_t want = 0;
   for (int a = 0; a < count; ++a) {
     size_t bytes = 0;
     if (query(a, &bytes) == CUDNN_STATUS_SUCCESS) want = std::max(want, bytes);
   }
-  size_t ws = std::min(want, cap);
-  while (ws > 0 && !try_allocate(buf, ws)) ws /= 2;
-  return ws;
+  return want;
 }
 
 // The results of a search come sorted by time: tries them in that order until one runs.
@@ -593,11 +594,11 @@ inline void add_bias(Context& ctx, const Problem& p, const Config& cfg, const Te
 // refusal becomes NotSupported (the untimed trial in prepare) instead of an error.
 inline void run_backward_data(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t,
                               const LegacyConv& d, cudnnConvolutionBwdDataAlgo_t algo,
-                              const DeviceBuffer& workspace, size_t ws_bytes, bool refusable) {
+                              void* workspace, size_t ws_bytes, bool refusable) {
   const Scaling sc = conv_scaling();
   const cudnnStatus_t st = cudnnConvolutionBackwardData(
-      ctx.cudnn(), &sc.alpha, d.filter.get(), t.w, d.in.get(), t.x, d.conv.get(), algo,
-      workspace.get(), ws_bytes, &sc.beta, d.out.get(), t.y);
+      ctx.cudnn(), &sc.alpha, d.filter.get(), t.w, d.in.get(), t.x, d.conv.get(), algo, workspace,
+      ws_bytes, &sc.beta, d.out.get(), t.y);
   if (st != CUDNN_STATUS_SUCCESS) {
     const std::string what =
         std::string("cudnnConvolutionBackwardData with ") + bwd_data_algo_name(algo);

@@ -1,23 +1,22 @@
 // cudnn_graph: the transposed convolution as a one-node cuDNN graph built with the cuDNN frontend
 // (cudnn_frontend::graph::Graph, a conv_dgrad node: dy = x, w = the weight as stored, dx = y;
-// kernels/cudnn/cudnn_graph.hpp). prepare() asks the heuristics (modes A and FALLBACK) for engine
-// configurations, drops those whose numerical notes break the dtype's precision contract and
-// those over the memory budget, builds a plan for every remaining configuration, times each on
-// the real operands with tconv::GpuTimer (median of a few runs) and keeps the fastest; run() is
-// one execute of that plan plus a bias pass. algo() names the plan (engine and knobs), its
-// workspace and its time.
+// kernels/cudnn/cudnn_graph.hpp). plans() asks the heuristics (modes A and FALLBACK) for engine
+// configurations, drops those whose numerical notes break the dtype's precision contract, builds
+// a plan for every remaining configuration and offers each as a candidate; the harness drops
+// those over the memory budget, times the rest on the real operands (bench/lifecycle.hpp) and
+// keeps the fastest; run() is one execute of that plan plus a bias pass. algo() names the plan
+// (engine and knobs) and its workspace; the harness adds the timing.
 //
-// Extra memory: the chosen plan's workspace (during prepare, the largest workspace of the plans
-// being timed, within the budget).
+// Extra memory: the chosen plan's workspace (each candidate's own while it is timed).
 // Where it should win: this is where NVIDIA puts its newest dgrad kernels (Hopper-specific
 // engines are reachable only through the graph API), so it is the strongest cuDNN row on recent
 // GPUs.
 // Limits: output_padding >= stride is not expressible as backward-data (can_implement); when no
-// plan builds and runs, prepare() throws NotSupported with cuDNN's reason. fp32 excludes engines
+// plan builds and runs, the row is not_supported with cuDNN's reason. fp32 excludes engines
 // with the TENSOR_CORE note (they would use TF32); every dtype excludes DOWN_CONVERT_INPUTS and
 // REDUCED_PRECISION_REDUCTION engines. tf32 may end on a non-tensor-core engine when that is
 // fastest. Runtime-compiled engines (NVRTC at plan build, seconds each) are capped at
-// kMaxRuntimeCompiled per problem so one prepare stays bounded.
+// kMaxRuntimeCompiled per problem so one row's setup stays bounded.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -27,8 +26,6 @@
 #include <vector>
 
 #include "kernels/common/gpu_context.hpp"
-#include "kernels/common/autotune.hpp"
-#include "kernels/common/gpu_timer.hpp"
 #include "kernels/cudnn/cudnn_common.hpp"
 #include "kernels/cudnn/cudnn_graph.hpp"
 
@@ -57,15 +54,16 @@ class CudnnGraph : public Implementation {
 
   Support can_implement(const Problem& p, const Config& cfg) const override {
     // Begin/end padding goes to the frontend's pre/post padding (make_dgrad_graph); whether an
-    // engine takes pre != post is the engines' to say (prepare: not_supported if none builds).
+    // engine takes pre != post is the engines' to say (plans: not_supported if none builds).
     if (p.pytorch_pads()) return dnn::dgrad_support(p, cfg);
     if (const Support s = dnn::dtype_support(cfg); !s.ok) return s;
     const std::string why = dnn::graph_padding_refusal(p);
     return why.empty() ? Support::yes() : Support::no(why);
   }
 
-  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    release();
+  // Every plan the heuristics offer that builds, each a candidate with its workspace; the harness
+  // keeps those within the budget and times them (PlanChoice::fastest).
+  Plans plans(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
     cudnnHandle_t h = ctx.cudnn();
     align_ = common_alignment(t.x, t.w, t.y);
     g_ = dnn::make_dgrad_graph(p, cfg, align_);
@@ -76,16 +74,10 @@ class CudnnGraph : public Implementation {
                   "heuristics A + FALLBACK");
     const int64_t offered = g.get_execution_plan_count();
     g.deselect_numeric_notes(dnn::excluded_notes(cfg.dtype));
-    g.deselect_workspace_greater_than(int64_t(ctx.memory_budget()));
 
     // Build every remaining plan (the two modes overlap: one build per distinct engine config).
-    struct Plan {
-      int64_t index;
-      std::string name;
-      int64_t ws = 0;
-      double ms = 0;
-    };
-    std::vector<Plan> plans;
+    Plans ps;
+    ps.choice = PlanChoice::fastest;
     std::vector<std::string> seen;
     int refused = 0, compiled = 0, capped = 0;
     std::string last_refusal;
@@ -95,10 +87,9 @@ class CudnnGraph : public Implementation {
       if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
       seen.push_back(name);
       std::vector<fe::BehaviorNote_t> notes;
-      const bool rtc =
-          g.get_behavior_notes_for_plan_at_index(i, notes).is_good() &&
-          std::find(notes.begin(), notes.end(), fe::BehaviorNote_t::RUNTIME_COMPILATION) !=
-              notes.end();
+      const bool rtc = g.get_behavior_notes_for_plan_at_index(i, notes).is_good() &&
+                       std::find(notes.begin(), notes.end(),
+                                 fe::BehaviorNote_t::RUNTIME_COMPILATION) != notes.end();
       if (rtc && compiled >= kMaxRuntimeCompiled) {
         ++capped;
         continue;
@@ -115,67 +106,41 @@ class CudnnGraph : public Implementation {
       if (rtc) ++compiled;
       int64_t ws = 0;
       dnn::fe_check(g.get_workspace_size_plan_at_index(i, ws), "workspace of " + name);
-      plans.push_back({i, name + (rtc ? " [runtime_compiled]" : ""), ws, 0.0});
+      ps.candidates.push_back({name + (rtc ? " [runtime_compiled]" : ""), size_t(ws), i});
     }
-    if (plans.empty())
-      throw NotSupported("cuDNN graph: no plan builds (heuristics offered " +
-                         std::to_string(offered) + ", " + std::to_string(refused) +
-                         " refused or deselected for precision/workspace, " +
-                         std::to_string(capped) + " runtime-compiled over the cap)" +
-                         (last_refusal.empty() ? "" : "; last: " + last_refusal));
-
-    // One workspace for timing: the largest need, dropping the hungriest plans if it cannot be
-    // allocated.
-    for (;;) {
-      int64_t biggest = 0;
-      for (const Plan& pl : plans) biggest = std::max(biggest, pl.ws);
-      if (dnn::try_allocate(workspace_, size_t(biggest))) break;
-      plans.erase(std::remove_if(plans.begin(), plans.end(),
-                                 [&](const Plan& pl) { return pl.ws == biggest; }),
-                  plans.end());
-      if (plans.empty())
-        throw Skipped("cuDNN graph: no plan's workspace can be allocated (out of device memory)");
-    }
-    set_pointers(t);
-
-    GpuTimer timer(ctx.stream());
-    std::string exec_errors;
-    int best = -1;
-    for (size_t i = 0; i < plans.size(); ++i) {
-      // One untimed run first: a plan that builds may still refuse to execute.
-      const fe::error_t e = execute(ctx, plans[i].index);
-      if (e.is_bad()) {
-        const std::string msg = e.err_msg;
-        for (cudnnStatus_t s : dnn::statuses_in_message(msg))
-          throw_if_cudnn_fatal(s, "cuDNN frontend: executing " + plans[i].name);
-        exec_errors = plans[i].name + ": " + dnn::one_line(msg, 200);
-        TCONV_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
-        continue;
-      }
-      plans[i].ms = autotune_ms(timer, [&] {
-        dnn::fe_check(execute(ctx, plans[i].index), "executing " + plans[i].name);
-      });
-      if (best < 0 || plans[i].ms < plans[size_t(best)].ms) best = int(i);
-    }
-    if (best < 0)
-      throw NotSupported("cuDNN graph: no plan executes (" + std::to_string(plans.size()) +
-                         " built); last: " + exec_errors);
-
-    const Plan& win = plans[size_t(best)];
-    index_ = win.index;
-    info_ = win.name;
-    ws_bytes_ = size_t(win.ws);
-    time_ms_ = win.ms;
-    timed_ = int(plans.size());
-    if (ws_bytes_ < workspace_.bytes() && !dnn::try_allocate(workspace_, ws_bytes_))
-      throw Skipped("cudnn_graph: re-allocating " + dnn::mib(ws_bytes_) + " failed");
-    ready_ = true;
+    if (ps.candidates.empty())
+      return Plans::none(Status::not_supported(
+          "cuDNN graph: no plan builds (heuristics offered " + std::to_string(offered) + ", " +
+          std::to_string(refused) + " refused or deselected for precision, " +
+          std::to_string(capped) + " runtime-compiled over the cap)" +
+          (last_refusal.empty() ? "" : "; last: " + last_refusal)));
+    return ps;
   }
 
-  size_t workspace_bytes() const override { return ready_ ? ws_bytes_ : 0; }
+  // Binds the plan and runs it once untimed: a plan that builds may still refuse to execute.
+  Status initialize(Context& ctx, const Problem&, const Config&, const Tensors& t, const Plan& plan,
+                    Workspace ws) override {
+    index_ = plan.index;
+    info_ = plan.name;
+    ws_bytes_ = plan.workspace_bytes;
+    workspace_ = ws.get();
+    set_pointers(t);
+    const fe::error_t e = execute(ctx, index_);
+    if (e.is_bad()) {
+      const std::string msg = e.err_msg;
+      for (cudnnStatus_t s : dnn::statuses_in_message(msg))
+        throw_if_cudnn_fatal(s, "cuDNN frontend: executing " + info_);
+      TCONV_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+      ready_ = false;
+      return Status::not_supported("cuDNN graph: " + info_ +
+                                   " does not execute: " + dnn::one_line(msg, 200));
+    }
+    ready_ = true;
+    return Status::ok();
+  }
 
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    if (!ready_) throw Error("cudnn_graph: run() before prepare()");
+    if (!ready_) throw Error("cudnn_graph: run() before initialize()");
     if (t.x != ptrs_[dnn::kUidX] || t.w != ptrs_[dnn::kUidW] || t.y != ptrs_[dnn::kUidY]) {
       if (common_alignment(t.x, t.w, t.y) < align_)
         throw Error("cudnn_graph: operands are less aligned than the plan was built for");
@@ -193,16 +158,13 @@ class CudnnGraph : public Implementation {
 
   std::string algo() const override {
     if (!ready_) return "";
-    char buf[160];
-    std::snprintf(buf, sizeof(buf), " ws %s, %.4f ms, fastest of %d plans",
-                  dnn::mib(ws_bytes_).c_str(), time_ms_, timed_);
-    return info_ + buf;
+    return info_ + " ws " + dnn::mib(ws_bytes_);
   }
 
   void release() override {
     ready_ = false;
     g_ = dnn::DgradGraph();
-    workspace_.reset();
+    workspace_ = nullptr;
     ws_bytes_ = 0;
     ptrs_.clear();
   }
@@ -214,17 +176,15 @@ class CudnnGraph : public Implementation {
     ptrs_[dnn::kUidY] = t.y;
   }
   fe::error_t execute(Context& ctx, int64_t index) {
-    return g_.graph->execute_plan_at_index(ctx.cudnn(), ptrs_, workspace_.get(), index);
+    return g_.graph->execute_plan_at_index(ctx.cudnn(), ptrs_, workspace_, index);
   }
 
   dnn::DgradGraph g_;
   std::unordered_map<int64_t, void*> ptrs_;
-  DeviceBuffer workspace_;
+  void* workspace_ = nullptr;  // the harness's
   int64_t index_ = -1;
   int64_t align_ = 16;
   size_t ws_bytes_ = 0;
-  double time_ms_ = 0;
-  int timed_ = 0;
   std::string info_;
   bool ready_ = false;
 };

@@ -3,19 +3,19 @@
 // w = the weight as stored, dx = y; see kernels/cudnn/cudnn_common.hpp), then a bias pass.
 //
 // Extra memory: the algorithm's workspace (cudnnGetConvolutionBackwardDataWorkspaceSize),
-// allocated in prepare; FFT variants can need far more than the operands.
+// allocated by the harness; FFT variants can need far more than the operands.
 // Where each should win: ALGO_1 (implicit GEMM, tensor ops for tf32/fp16/bf16) is the general
 // workhorse; ALGO_0 (atomics, non-deterministic) for small channel counts; FFT/FFT_TILING for
 // large kernels at stride 1; WINOGRAD(_NONFUSED) for 3x3 stride 1.
-// Limits: cuDNN refuses many (algorithm, problem, dtype, layout) combinations: prepare() then
-// throws NotSupported with cuDNN's own reason (the row reads not_supported). output_padding >=
-// stride cannot be expressed as backward-data (can_implement says so). fp32 runs with
-// CUDNN_FMA_MATH so no TF32 sneaks in; tf32/fp16/bf16 use CUDNN_TENSOR_OP_MATH.
+// Limits: cuDNN refuses many (algorithm, problem, dtype, layout) combinations: plans() or
+// initialize() then answers not_supported with cuDNN's own reason (the row reads not_supported).
+// output_padding >= stride cannot be expressed as backward-data (can_implement says so). fp32 runs
+// with CUDNN_FMA_MATH so no TF32 sneaks in; tf32/fp16/bf16 use CUDNN_TENSOR_OP_MATH.
 #include <memory>
 #include <string>
 
-#include "kernels/cudnn/cudnn_common.hpp"
 #include "kernels/common/gpu_context.hpp"
+#include "kernels/cudnn/cudnn_common.hpp"
 
 namespace tconv {
 namespace {
@@ -36,33 +36,33 @@ class CudnnLegacy : public Implementation {
     return dnn::dgrad_support(p, cfg);
   }
 
-  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    release();
+  // One plan: this algorithm, with the workspace cuDNN asks for (a refusal of the size query
+  // is a not_supported row).
+  Plans plans(Context& ctx, const Problem& p, const Config& cfg, const Tensors&) override {
     descs_ = std::make_unique<dnn::LegacyConv>();
     dnn::build_dgrad(*descs_, p, cfg);
-    cudnnHandle_t h = ctx.cudnn();
     size_t bytes = 0;
     TCONV_CUDNN_REFUSABLE(cudnnGetConvolutionBackwardDataWorkspaceSize(
-                              h, descs_->filter.get(), descs_->in.get(), descs_->conv.get(),
-                              descs_->out.get(), algo_, &bytes),
+                              ctx.cudnn(), descs_->filter.get(), descs_->in.get(),
+                              descs_->conv.get(), descs_->out.get(), algo_, &bytes),
                           std::string("cuDNN refuses ") + dnn::bwd_data_algo_name(algo_));
-    if (bytes > ctx.memory_budget())
-      throw Skipped(std::string(dnn::bwd_data_algo_name(algo_)) + " needs " + dnn::mib(bytes) +
-                    " of workspace, over the budget of " + dnn::mib(ctx.memory_budget()));
-    if (!dnn::try_allocate(workspace_, bytes))
-      throw Skipped(std::string(dnn::bwd_data_algo_name(algo_)) + " workspace of " +
-                    dnn::mib(bytes) + ": out of device memory");
-    ws_bytes_ = bytes;
-    // A size query can succeed where the call itself refuses: one untimed trial turns that
-    // into not_supported here instead of an error in the timed loop.
-    execute(ctx, p, cfg, t, /*refusable=*/true);
-    ctx.synchronize();
+    return Plans::one({dnn::bwd_data_algo_name(algo_), bytes, 0});
   }
 
-  size_t workspace_bytes() const override { return ws_bytes_; }
+  Status initialize(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t,
+                    const Plan& plan, Workspace ws) override {
+    workspace_ = ws.get();
+    ws_bytes_ = plan.workspace_bytes;
+    // A size query can succeed where the call itself refuses: one untimed trial turns that
+    // into not_supported here instead of an error in the timed loop.
+    return status_of([&] {
+      execute(ctx, p, cfg, t, /*refusable=*/true);
+      ctx.synchronize();
+    });
+  }
 
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    if (!descs_) throw Error(name_ + ": run() before prepare()");
+    if (!workspace_) throw Error(name_ + ": run() before initialize()");
     execute(ctx, p, cfg, t, /*refusable=*/false);
   }
 
@@ -74,7 +74,7 @@ class CudnnLegacy : public Implementation {
 
   void release() override {
     descs_.reset();
-    workspace_.reset();
+    workspace_ = nullptr;
     ws_bytes_ = 0;
   }
 
@@ -88,7 +88,7 @@ class CudnnLegacy : public Implementation {
   cudnnConvolutionBwdDataAlgo_t algo_;
   std::string where_;
   std::unique_ptr<dnn::LegacyConv> descs_;
-  DeviceBuffer workspace_;
+  void* workspace_ = nullptr;  // the harness's
   size_t ws_bytes_ = 0;
 };
 

@@ -3,8 +3,8 @@
 // example 34_transposed_conv2d). The strided dgrad splits the output into stride_h*stride_w
 // phases and runs each as an implicit GEMM over only the taps that land on it: the public form of
 // the phase decomposition phase_gemm also uses. Mapping: kernels/cutlass/cutlass_dgrad_map.hpp.
-// A few tile configurations per dtype (cutlass_dgrad_<dtype>.cu); prepare() times every one
-// that CUTLASS's can_implement accepts with tconv::GpuTimer (median of a few runs) and keeps the
+// A few tile configurations per dtype (cutlass_dgrad_<dtype>.cu); plans() offers every one that
+// CUTLASS's can_implement accepts, the harness times them (bench/lifecycle.hpp) and keeps the
 // fastest; algo() names it. The bias is a separate pass after the kernel (dnn::add_bias): the
 // kernel's epilogue writes alpha*acc with beta = 0.
 //
@@ -25,17 +25,14 @@
 #include <string>
 #include <vector>
 
+#include "kernels/common/bias_add.cuh"
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
-#include "kernels/common/autotune.hpp"
-#include "kernels/common/gpu_timer.hpp"
-#include "kernels/common/bias_add.cuh"
 #include "kernels/common/row_util.hpp"
 #include "kernels/cutlass/cutlass_dgrad_runner.hpp"
 
 namespace tconv {
 namespace {
-
 
 class CutlassDgrad : public Implementation {
  public:
@@ -60,46 +57,37 @@ class CutlassDgrad : public Implementation {
                        hint(p, cfg));
   }
 
-  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    release();
+  // Every tile configuration CUTLASS's can_implement accepts, each with its workspace; the
+  // harness times them (PlanChoice::fastest).
+  Plans plans(Context&, const Problem& p, const Config& cfg, const Tensors&) override {
     shape_ = cutlass_dgrad::shape_of(p);
     runners_ = cutlass_dgrad::runners_for(cfg.dtype);
-    std::vector<size_t> ok;
-    size_t ws = 0;
+    Plans ps;
+    ps.choice = PlanChoice::fastest;
     for (size_t i = 0; i < runners_.size(); ++i)
-      if (runners_[i]->can_implement(shape_).empty()) {
-        ok.push_back(i);
-        ws = std::max(ws, runners_[i]->workspace_bytes(shape_));
-      }
-    if (ok.empty()) throw NotSupported(can_implement(p, cfg).reason);
-    if (!try_allocate(workspace_, ws))
-      throw Skipped("cutlass_dgrad: workspace of " + mib(ws) + " cannot be allocated");
-
-    GpuTimer timer(ctx.stream());
-    double best_ms = 0;
-    std::string refused;
-    for (size_t i : ok) {
-      cutlass_dgrad::Runner& r = *runners_[i];
-      const std::string why = r.initialize(shape_, t.x, t.w, t.y, workspace_.get(), ctx.stream());
-      if (!why.empty()) {
-        refused += std::string(refused.empty() ? "" : "; ") + r.name() + ": " + why;
-        continue;
-      }
-      r.run(ctx.stream());  // untimed first run: warm-up and launch check
-      const double med = autotune_ms(timer, [&] { r.run(ctx.stream()); });
-      ++timed_;
-      if (best_ < 0 || med < best_ms) best_ = int(i), best_ms = med;
-    }
-    if (best_ < 0) throw NotSupported("CUTLASS initialize refuses every configuration: " + refused);
-    time_ms_ = best_ms;
-    // The winner holds the parameters of the last configuration initialized: rebuild its own.
-    bind(t, ctx.stream());
+      if (runners_[i]->can_implement(shape_).empty())
+        ps.candidates.push_back(
+            {runners_[i]->name(), runners_[i]->workspace_bytes(shape_), int64_t(i)});
+    if (ps.candidates.empty())
+      return Plans::none(Status::not_supported(can_implement(p, cfg).reason));
+    return ps;
   }
 
-  size_t workspace_bytes() const override { return best_ >= 0 ? workspace_.bytes() : 0; }
+  Status initialize(Context& ctx, const Problem&, const Config&, const Tensors& t, const Plan& plan,
+                    Workspace ws) override {
+    best_ = -1;
+    workspace_ = ws.get();
+    cutlass_dgrad::Runner& r = *runners_[size_t(plan.index)];
+    const std::string why = r.initialize(shape_, t.x, t.w, t.y, workspace_, ctx.stream());
+    if (!why.empty())
+      return Status::not_supported("CUTLASS initialize refuses " + r.name() + ": " + why);
+    best_ = int(plan.index);
+    x_ = t.x, w_ = t.w, y_ = t.y;
+    return Status::ok();
+  }
 
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    if (best_ < 0) throw Error("cutlass_dgrad: run() before prepare()");
+    if (best_ < 0) throw Error("cutlass_dgrad: run() before initialize()");
     if (t.x != x_ || t.w != w_ || t.y != y_) bind(t, ctx.stream());  // host work only
     runners_[size_t(best_)]->run(ctx.stream());
     add_bias(ctx, p, cfg, t, "cutlass_dgrad");
@@ -107,16 +95,13 @@ class CutlassDgrad : public Implementation {
 
   std::string algo() const override {
     if (best_ < 0) return "";
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), ", %.4f ms, fastest of %d configs", time_ms_, timed_);
-    return runners_[size_t(best_)]->name() + buf;
+    return runners_[size_t(best_)]->name();
   }
 
   void release() override {
     runners_.clear();
-    workspace_.reset();
+    workspace_ = nullptr;
     best_ = -1;
-    timed_ = 0;
     x_ = w_ = nullptr;
     y_ = nullptr;
   }
@@ -124,7 +109,7 @@ class CutlassDgrad : public Implementation {
  private:
   void bind(const Tensors& t, cudaStream_t stream) {
     const std::string why =
-        runners_[size_t(best_)]->initialize(shape_, t.x, t.w, t.y, workspace_.get(), stream);
+        runners_[size_t(best_)]->initialize(shape_, t.x, t.w, t.y, workspace_, stream);
     if (!why.empty()) throw Error("cutlass_dgrad: re-initializing the chosen config: " + why);
     x_ = t.x, w_ = t.w, y_ = t.y;
   }
@@ -145,10 +130,8 @@ class CutlassDgrad : public Implementation {
 
   cutlass_dgrad::Shape shape_;
   cutlass_dgrad::Runners runners_;
-  DeviceBuffer workspace_;
+  void* workspace_ = nullptr;  // the harness's
   int best_ = -1;
-  int timed_ = 0;
-  double time_ms_ = 0;
   const void* x_ = nullptr;
   const void* w_ = nullptr;
   void* y_ = nullptr;

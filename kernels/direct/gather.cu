@@ -13,9 +13,9 @@
 #include <algorithm>
 
 #include "kernels/common/cuda_check.hpp"
-#include "kernels/direct/gather_kernel.cuh"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
+#include "kernels/direct/gather_kernel.cuh"
 
 namespace tconv {
 namespace {
@@ -30,7 +30,8 @@ class Gather : public Implementation {
     switch (cfg.dtype) {
       case DType::fp32:
       case DType::fp16:
-      case DType::bf16: return Support::yes();
+      case DType::bf16:
+        return Support::yes();
       default:
         return Support::no(std::string("dtype ") + to_string(cfg.dtype) +
                            " not implemented (fp32, fp16, bf16: CUDA cores, fp32 accumulation)");
@@ -40,16 +41,23 @@ class Gather : public Implementation {
   int64_t planned_workspace_bytes(const Problem&, const Config&) const override { return 0; }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
     switch (cfg.dtype) {
-      case DType::fp16: gather_launch<__half>(ctx.stream(), p, cfg.layout == Layout::nhwc, t); break;
+      case DType::fp16:
+        gather_launch<__half>(ctx.stream(), p, cfg.layout == Layout::nhwc, t);
+        break;
       case DType::bf16:
         gather_launch<__nv_bfloat16>(ctx.stream(), p, cfg.layout == Layout::nhwc, t);
         break;
-      case DType::fp32: gather_launch<float>(ctx.stream(), p, cfg.layout == Layout::nhwc, t); break;
-      default: throw Error(std::string("gather: dtype ") + to_string(cfg.dtype) + " not implemented");
+      case DType::fp32:
+        gather_launch<float>(ctx.stream(), p, cfg.layout == Layout::nhwc, t);
+        break;
+      default:
+        throw Error(std::string("gather: dtype ") + to_string(cfg.dtype) + " not implemented");
     }
   }
-  void prepare(Context&, const Problem& p, const Config&, const Tensors&) override {
+  Status initialize(Context&, const Problem& p, const Config&, const Tensors&, const Plan&,
+                    Workspace) override {
     co_tile_ = kmath::pick_co_tile(p);
+    return Status::ok();
   }
   std::string algo() const override {
     return "1 thread per output pixel x " + std::to_string(co_tile_) + " channels";
@@ -61,6 +69,8 @@ class Gather : public Implementation {
 
 }  // namespace
 
-std::unique_ptr<Implementation> make_gather() { return std::make_unique<Gather>(); }
+std::unique_ptr<Implementation> make_gather() {
+  return std::make_unique<Gather>();
+}
 
 }  // namespace tconv

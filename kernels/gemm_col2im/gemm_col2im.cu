@@ -5,9 +5,9 @@
 // deterministic, no atomics, no clearing. The GEMMs are strided-batched over the batch items of a
 // chunk (one call per group) or over the groups (one call per item), whichever is fewer calls.
 // Memory: the fp32 column buffer, C_out*k_h*k_w*H_in*W_in floats per batch item, for a chunk of
-// items sized to at most 1 GiB (at least one item) and the memory budget. Wins when channels are
-// many and the kernel small: the FLOPs are in a tensor-core GEMM; loses when k_h*k_w is large
-// relative to the stride (the column buffer's traffic dominates). Limits: nchw; fp32, tf32
+// items sized to at most 1 GiB (at least one item) and the memory budget (chunk_plans). Wins when
+// channels are many and the kernel small: the FLOPs are in a tensor-core GEMM; loses when k_h*k_w
+// is large relative to the stride (the column buffer's traffic dominates). Limits: nchw; fp32, tf32
 // (CUBLAS_COMPUTE_32F_FAST_TF32), fp16 and bf16 inputs with fp32 column buffer and accumulation.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -15,12 +15,13 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "kernels/common/cuda_check.hpp"
 #include "kernels/common/cublas_types.hpp"
+#include "kernels/common/cuda_check.hpp"
 #include "kernels/common/device_buffer.hpp"
-#include "kernels/gemm_col2im/gemm_col2im_kernel.cuh"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
+#include "kernels/common/row_util.hpp"
+#include "kernels/gemm_col2im/gemm_col2im_kernel.cuh"
 
 namespace tconv {
 namespace {
@@ -43,20 +44,14 @@ class GemmCol2im : public Implementation {
       return Support::no("dtype fp64 not implemented (fp32, tf32, fp16, bf16)");
     return Support::yes();
   }
-  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors&) override {
-    release();
-    const double budget = double(ctx.memory_budget());
+  Plans plans(Context&, const Problem& p, const Config&, const Tensors&) override {
     const double per_item = double(kmath::col_item_elems(p)) * sizeof(float);
-    chunk_ = kmath::col2im_chunk_items(p, sizeof(float), kChunkCapBytes, budget);
-    if (chunk_ == 0) {
-      char msg[200];
-      std::snprintf(msg, sizeof msg,
-                    "column buffer needs %.2f GiB for one batch item, over the memory budget of "
-                    "%.2f GiB",
-                    per_item / double(1 << 30), budget / double(1 << 30));
-      throw Skipped(msg);
-    }
-    col_.resize(size_t(chunk_) * size_t(kmath::col_item_elems(p)) * sizeof(float));
+    return chunk_plans(p.n, per_item, kChunkCapBytes, "column buffer");
+  }
+  Status initialize(Context&, const Problem& p, const Config& cfg, const Tensors&, const Plan& plan,
+                    Workspace ws) override {
+    col_ = ws.as<float>();
+    chunk_ = plan.index;
     plan_full_ = kmath::col2im_gemm_plan(p, int(chunk_));
     const int64_t tail = p.n % chunk_;
     plan_tail_ = kmath::col2im_gemm_plan(p, int(tail == 0 ? chunk_ : tail));
@@ -66,14 +61,15 @@ class GemmCol2im : public Implementation {
                   "cublasGemmStridedBatchedEx %s, %zu call(s) x batch %d per chunk; column buffer "
                   "%.1f MiB (%lld of %lld items)",
                   types.name, plan_full_.calls.size(), plan_full_.calls.front().batch,
-                  double(col_.bytes()) / double(1 << 20), (long long)chunk_, (long long)p.n);
+                  double(plan.workspace_bytes) / double(1 << 20), (long long)chunk_,
+                  (long long)p.n);
     algo_ = a;
+    return Status::ok();
   }
-  size_t workspace_bytes() const override { return col_.bytes(); }
   // The GEMMs multiply every (input pixel, channel, tap), exactly the useful count.
   double work_ratio(const Problem&) const override { return 1.0; }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    if (!col_.get()) throw Error("gemm_col2im: run() before prepare()");
+    if (!col_) throw Error("gemm_col2im: run() before initialize()");
     const CublasTypes types = cublas_types(cfg.dtype, "gemm_col2im");
     const size_t elem = storage_bytes(cfg.dtype);
     gemm_col2im_run(
@@ -81,22 +77,21 @@ class GemmCol2im : public Implementation {
         [&ctx](const GemmArgs& g) {
           TCONV_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
               ctx.cublas(), g.transa, g.transb, int(g.m), int(g.n), int(g.k), &g.alpha, g.a,
-              g.a_type, int(g.lda), g.stride_a, g.b, g.b_type, int(g.ldb), g.stride_b, &g.beta,
-              g.c, g.c_type, int(g.ldc), g.stride_c, int(g.batch), g.compute,
-              CUBLAS_GEMM_DEFAULT));
+              g.a_type, int(g.lda), g.stride_a, g.b, g.b_type, int(g.ldb), g.stride_b, &g.beta, g.c,
+              g.c_type, int(g.ldc), g.stride_c, int(g.batch), g.compute, CUBLAS_GEMM_DEFAULT));
         },
-        p, cfg.dtype, t, col_.as<float>(), chunk_, plan_full_, plan_tail_);
+        p, cfg.dtype, t, col_, chunk_, plan_full_, plan_tail_);
   }
   std::string algo() const override { return algo_; }
   void release() override {
-    col_.reset();
+    col_ = nullptr;
     chunk_ = 0;
     plan_full_ = {};
     plan_tail_ = {};
   }
 
  private:
-  DeviceBuffer col_;
+  float* col_ = nullptr;  // in the harness's workspace
   int64_t chunk_ = 0;
   kmath::Col2imGemm plan_full_, plan_tail_;
   std::string algo_;
@@ -104,6 +99,8 @@ class GemmCol2im : public Implementation {
 
 }  // namespace
 
-std::unique_ptr<Implementation> make_gemm_col2im() { return std::make_unique<GemmCol2im>(); }
+std::unique_ptr<Implementation> make_gemm_col2im() {
+  return std::make_unique<GemmCol2im>();
+}
 
 }  // namespace tconv

@@ -18,14 +18,15 @@
 // Split-K: where even 64x64 tiles leave SMs idle and K is long (pix2pix, hifigan_up1), each
 // tile's k-tiles are split, the fp32 partials summed in split order by a second kernel
 // (deterministic: the same order on every run).
-// Limits: the channel tail of each tap is padded to BK (16 for 32-bit, 32 for 16-bit types); nhwc vector loads need
-// 16-byte aligned x/w and C_in/g (A) or C_out/g (B) divisible by 4 (fp32) or 8 (16-bit), checked
-// at run time, otherwise scalar loads; the direct path's nhwc loads are strided.
+// Limits: the channel tail of each tap is padded to BK (16 for 32-bit, 32 for 16-bit types); nhwc
+// vector loads need 16-byte aligned x/w and C_in/g (A) or C_out/g (B) divisible by 4 (fp32) or 8
+// (16-bit), checked at run time, otherwise scalar loads; the direct path's nhwc loads are strided.
 // Index arithmetic: kernels/phase_gemm/phase_gemm_math.hpp; per-thread loaders, SIMT math, fragment
 // geometry, epilogue and the direct path: kernels/phase_gemm/phase_gemm_tile.hpp; path and tile
 // choice: kernels/phase_gemm/phase_gemm_plan.hpp; the __global__ kernels and their launch code:
 // kernels/phase_gemm/phase_gemm_kernel.cuh (run on the CPU runtime by
 // tests/test_cpu_run_phase_gemm.cpp and tests/test_phase_gemm.cpp).
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <string>
@@ -57,18 +58,26 @@ class PhaseGemm : public Implementation {
     return Support::yes();
   }
 
-  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    const pg::Lowering lw = pg::lower_problem(p, cfg.layout);
+  // One plan, chosen from the problem and the SM count (pg::plan_problem); split-K's fp32
+  // partials are its workspace.
+  Plans plans(Context& ctx, const Problem& p, const Config& cfg, const Tensors&) override {
     plan_ = pg::plan_problem(p, cfg, ctx.props().multiProcessorCount);
     if (!plan_.direct && plan_.engine == Engine::tc && ctx.props().major < 8)
-      throw Skipped("mma.sync tensor-core path needs compute capability 8.0+, this GPU is " +
-                    std::to_string(ctx.props().major) + "." + std::to_string(ctx.props().minor));
-    release();
+      return Plans::none(Status::skipped(
+          "mma.sync tensor-core path needs compute capability 8.0+, this GPU is " +
+          std::to_string(ctx.props().major) + "." + std::to_string(ctx.props().minor)));
     const int64_t floats = pg::splitk_workspace_floats(plan_, p);
-    if (floats > 0) partial_.resize(size_t(floats) * sizeof(float));
-    algo_ = pg::describe(plan_, cfg, plan_.vec_a && aligned16(t.x),
-                         plan_.vec_a && plan_.vec_b && aligned16(t.x) && aligned16(t.w) && aligned16(t.y),
-                         lw.lowered);
+    return Plans::one({"", size_t(std::max<int64_t>(floats, 0)) * sizeof(float), 0});
+  }
+  Status initialize(Context&, const Problem& p, const Config& cfg, const Tensors& t, const Plan&,
+                    Workspace ws) override {
+    const pg::Lowering lw = pg::lower_problem(p, cfg.layout);
+    partial_ = ws.bytes() > 0 ? ws.as<float>() : nullptr;
+    algo_ = pg::describe(
+        plan_, cfg, plan_.vec_a && aligned16(t.x),
+        plan_.vec_a && plan_.vec_b && aligned16(t.x) && aligned16(t.w) && aligned16(t.y),
+        lw.lowered);
+    return Status::ok();
   }
 
   double work_ratio(const Problem& p) const override {
@@ -91,23 +100,23 @@ class PhaseGemm : public Implementation {
 
   // Split-K's workspace depends on the GPU's SM count.
   int64_t planned_workspace_bytes(const Problem&, const Config&) const override { return -1; }
-  size_t workspace_bytes() const override { return partial_.bytes(); }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    phase_gemm_launch(ctx.stream(), plan_, p, cfg, t, static_cast<float*>(partial_.get()));
+    phase_gemm_launch(ctx.stream(), plan_, p, cfg, t, partial_);
   }
-  void release() override { partial_.reset(); }
-  ~PhaseGemm() override { release(); }
+  void release() override { partial_ = nullptr; }
 
   std::string algo() const override { return algo_; }
 
  private:
   pg::Plan plan_;
   std::string algo_;
-  DeviceBuffer partial_;  // split-K's fp32 partials
+  float* partial_ = nullptr;  // split-K's fp32 partials, in the harness's workspace
 };
 
 }  // namespace
 
-std::unique_ptr<Implementation> make_phase_gemm() { return std::make_unique<PhaseGemm>(); }
+std::unique_ptr<Implementation> make_phase_gemm() {
+  return std::make_unique<PhaseGemm>();
+}
 
 }  // namespace tconv

@@ -11,8 +11,8 @@
 #include <string>
 #include <type_traits>
 
-#include "kernels/common/launch.cuh"
 #include "kernels/common/implementation.hpp"
+#include "kernels/common/launch.cuh"
 #include "kernels/phase_gemm/phase_gemm_plan.hpp"
 #include "kernels/phase_gemm/phase_gemm_tile.hpp"
 
@@ -40,7 +40,7 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&d)[4], const void* 
   seam::ldsm_x4_trans(d, row);
 }
 
-// prepare() selects the tensor-core path only on sm_80 and later (the seam's device backend traps
+// plans() selects the tensor-core path only on sm_80 and later (the seam's device backend traps
 // below that).
 template <typename T>
 __device__ __forceinline__ void mma(float& c0, float& c1, float& c2, float& c3,
@@ -55,13 +55,13 @@ template <class C>
 __device__ __forceinline__ void tc_compute(pg::TcGeometry<C>& geo, const typename C::S* As,
                                            const typename C::S* Bs) {
   using G = pg::TcGeometry<C>;
-TCONV_UNROLL
+  TCONV_UNROLL
   for (int kk = 0; kk < C::BK; kk += G::KS) {
     uint32_t a[G::MI][4], b[G::NI][2];
     if constexpr (C::ldsm) {
-TCONV_UNROLL
+      TCONV_UNROLL
       for (int mi = 0; mi < G::MI; ++mi) ldmatrix_x4(a[mi], As + geo.a_ldsm(mi, kk));
-TCONV_UNROLL
+      TCONV_UNROLL
       for (int nj = 0; nj < G::NI / 2; ++nj) {
         uint32_t r[4];
         ldmatrix_x4_trans(r, Bs + geo.b_ldsm(nj, kk));
@@ -71,22 +71,19 @@ TCONV_UNROLL
         b[2 * nj + 1][1] = r[3];
       }
     } else {
-TCONV_UNROLL
-      for (int mi = 0; mi < G::MI; ++mi)
-TCONV_UNROLL
-        for (int r = 0; r < 4; ++r) a[mi][r] = smem_u32(As + geo.a_frag(mi, r, kk));
-TCONV_UNROLL
-      for (int ni = 0; ni < G::NI; ++ni)
-TCONV_UNROLL
-        for (int r = 0; r < 2; ++r) b[ni][r] = smem_u32(Bs + geo.b_frag(ni, r, kk));
+      TCONV_UNROLL
+      for (int mi = 0; mi < G::MI; ++mi) TCONV_UNROLL
+      for (int r = 0; r < 4; ++r) a[mi][r] = smem_u32(As + geo.a_frag(mi, r, kk));
+      TCONV_UNROLL
+      for (int ni = 0; ni < G::NI; ++ni) TCONV_UNROLL
+      for (int r = 0; r < 2; ++r) b[ni][r] = smem_u32(Bs + geo.b_frag(ni, r, kk));
     }
-TCONV_UNROLL
-    for (int mi = 0; mi < G::MI; ++mi)
-TCONV_UNROLL
-      for (int ni = 0; ni < G::NI; ++ni)
-        mma<typename C::T>(geo.acc[2 * mi][2 * ni], geo.acc[2 * mi][2 * ni + 1],
-                           geo.acc[2 * mi + 1][2 * ni], geo.acc[2 * mi + 1][2 * ni + 1], a[mi],
-                           b[ni]);
+    TCONV_UNROLL
+    for (int mi = 0; mi < G::MI; ++mi) TCONV_UNROLL
+    for (int ni = 0; ni < G::NI; ++ni)
+      mma<typename C::T>(geo.acc[2 * mi][2 * ni], geo.acc[2 * mi][2 * ni + 1],
+                         geo.acc[2 * mi + 1][2 * ni], geo.acc[2 * mi + 1][2 * ni + 1], a[mi],
+                         b[ni]);
   }
 }
 
@@ -104,7 +101,8 @@ template <class C>
 __global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const pg::GemmParams p) {
   using S = typename C::S;
   using Math = std::conditional_t<C::engine == Engine::simt, pg::SimtMath<C>, pg::TcGeometry<C>>;
-  // One array: A's two stages, then B's; the staged epilogue's output tile reuses it from the start.
+  // One array: A's two stages, then B's; the staged epilogue's output tile reuses it from the
+  // start.
   __shared__ __align__(16) unsigned char smem[C::SMEM_BYTES];
   S* const smem_a = reinterpret_cast<S*>(smem);
   S* const smem_b = smem_a + 2 * C::A_STAGE;
@@ -113,53 +111,53 @@ __global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const 
   const int64_t pairs = int64_t(p.n_tiles) * p.z_count;
   // Grid z = split-K splits (1 without); grid-stride like x and y.
   for (int split = int(blockIdx.z); split < p.splits; split += int(gridDim.z))
-  for (int mt = int(blockIdx.y); mt < p.m_tiles; mt += int(gridDim.y))
-    for (int64_t q = blockIdx.x; q < pairs; q += gridDim.x) {
-      const int nt = int(q % p.n_tiles), z = int(q / p.n_tiles);
-      const pg::TileCtx t = pg::make_tile_ctx(p, z, mt, nt, C::BM, C::BN, C::BK);
-      if (!t.active) continue;  // block-uniform
-      pg::ALoader<C> la;
-      pg::BLoader<C> lb;
-      Math mth;
-      la.setup(p, t, tid);
-      lb.setup(tid);
-      mth.init(tid);
-      // This split's share of the k-tiles (all of them without split-K).
-      const int kb = int(int64_t(t.nk) * split / p.splits);
-      const int ke = int(int64_t(t.nk) * (split + 1) / p.splits);
-      if (ke > kb) {
-        const pg::KTile k0 = pg::decode_k_tile(kb, t.pw.taps, t.chunks, C::BK);
-        la.load(p, t, k0);
-        lb.load(p, t, k0);
-      }
-      for (int kt = kb; kt < ke; ++kt) {
-        const int buf = (kt - kb) & 1;
-        la.store(smem_a + buf * C::A_STAGE);
-        lb.store(smem_b + buf * C::B_STAGE);
-        __syncthreads();
-        if (kt + 1 < ke) {
-          const pg::KTile kn = pg::decode_k_tile(kt + 1, t.pw.taps, t.chunks, C::BK);
-          la.load(p, t, kn);
-          lb.load(p, t, kn);
+    for (int mt = int(blockIdx.y); mt < p.m_tiles; mt += int(gridDim.y))
+      for (int64_t q = blockIdx.x; q < pairs; q += gridDim.x) {
+        const int nt = int(q % p.n_tiles), z = int(q / p.n_tiles);
+        const pg::TileCtx t = pg::make_tile_ctx(p, z, mt, nt, C::BM, C::BN, C::BK);
+        if (!t.active) continue;  // block-uniform
+        pg::ALoader<C> la;
+        pg::BLoader<C> lb;
+        Math mth;
+        la.setup(p, t, tid);
+        lb.setup(tid);
+        mth.init(tid);
+        // This split's share of the k-tiles (all of them without split-K).
+        const int kb = int(int64_t(t.nk) * split / p.splits);
+        const int ke = int(int64_t(t.nk) * (split + 1) / p.splits);
+        if (ke > kb) {
+          const pg::KTile k0 = pg::decode_k_tile(kb, t.pw.taps, t.chunks, C::BK);
+          la.load(p, t, k0);
+          lb.load(p, t, k0);
         }
-        if constexpr (C::engine == Engine::simt)
-          mth.compute(smem_a + buf * C::A_STAGE, smem_b + buf * C::B_STAGE);
-        else
-          tc_compute<C>(mth, smem_a + buf * C::A_STAGE, smem_b + buf * C::B_STAGE);
+        for (int kt = kb; kt < ke; ++kt) {
+          const int buf = (kt - kb) & 1;
+          la.store(smem_a + buf * C::A_STAGE);
+          lb.store(smem_b + buf * C::B_STAGE);
+          __syncthreads();
+          if (kt + 1 < ke) {
+            const pg::KTile kn = pg::decode_k_tile(kt + 1, t.pw.taps, t.chunks, C::BK);
+            la.load(p, t, kn);
+            lb.load(p, t, kn);
+          }
+          if constexpr (C::engine == Engine::simt)
+            mth.compute(smem_a + buf * C::A_STAGE, smem_b + buf * C::B_STAGE);
+          else
+            tc_compute<C>(mth, smem_a + buf * C::A_STAGE, smem_b + buf * C::B_STAGE);
+        }
+        if (p.splits > 1) {
+          pg::store_partial<C>(p, t, mth, split);
+        } else if constexpr (C::staged) {
+          __syncthreads();  // the output tile overwrites the stages the last k step read
+          auto* cs = reinterpret_cast<typename C::T*>(smem);
+          pg::stage_tile<C>(p, t, mth, cs);
+          __syncthreads();
+          pg::store_staged<C>(p, t, cs, tid);
+        } else {
+          pg::store_tile<C>(p, t, mth);
+        }
+        __syncthreads();  // the next tile's first store must not overtake this tile's last reads
       }
-      if (p.splits > 1) {
-        pg::store_partial<C>(p, t, mth, split);
-      } else if constexpr (C::staged) {
-        __syncthreads();  // the output tile overwrites the stages the last k step read
-        auto* cs = reinterpret_cast<typename C::T*>(smem);
-        pg::stage_tile<C>(p, t, mth, cs);
-        __syncthreads();
-        pg::store_staged<C>(p, t, cs, tid);
-      } else {
-        pg::store_tile<C>(p, t, mth);
-      }
-      __syncthreads();  // the next tile's first store must not overtake this tile's last reads
-    }
 }
 
 // ---- The split-K reduction ---------------------------------------------------------------------
@@ -168,7 +166,8 @@ __global__ void __launch_bounds__(C::NT, C::MIN_BLOCKS) phase_gemm_kernel(const 
 constexpr int kReduceThreads = 256;
 
 template <typename T, Layout L>
-__global__ void __launch_bounds__(kReduceThreads) phase_splitk_reduce_kernel(const pg::GemmParams p) {
+__global__ void __launch_bounds__(kReduceThreads)
+    phase_splitk_reduce_kernel(const pg::GemmParams p) {
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < p.y_elems;
        e += int64_t(gridDim.x) * blockDim.x)
     pg::reduce_splits<T, L>(p, e);
@@ -224,8 +223,8 @@ void launch_gemm(pg::GemmParams gp, cudaStream_t s) {
   launch(phase_gemm_kernel<C>, grid, dim3(C::NT), 0, s, gp);
   if (gp.splits > 1)
     launch(phase_splitk_reduce_kernel<typename C::T, C::layout>,
-           clamp_grid(pg::ceil_div64(gp.y_elems, kReduceThreads), 1, 1), dim3(kReduceThreads), 0,
-           s, gp);
+           clamp_grid(pg::ceil_div64(gp.y_elems, kReduceThreads), 1, 1), dim3(kReduceThreads), 0, s,
+           gp);
 }
 
 template <typename T, Engine E, Layout L, int BM, int BN, int P, int Q>
@@ -244,17 +243,25 @@ template <typename T, Engine E, Layout L>
 void launch_tile(int tile, bool va, bool vb, const pg::GemmParams& gp, cudaStream_t s) {
   if constexpr (E == Engine::simt) {
     switch (tile) {
-      case 0: return launch_vec<T, E, L, 128, 128, 8, 8>(va, vb, gp, s);  // 256 thr
-      case 1: return launch_vec<T, E, L, 128, 64, 8, 4>(va, vb, gp, s);   // 256 thr
-      case 2: return launch_vec<T, E, L, 64, 64, 4, 4>(va, vb, gp, s);    // 256 thr
-      default: return launch_vec<T, E, L, 128, 32, 8, 4>(va, vb, gp, s);  // 128 thr
+      case 0:
+        return launch_vec<T, E, L, 128, 128, 8, 8>(va, vb, gp, s);  // 256 thr
+      case 1:
+        return launch_vec<T, E, L, 128, 64, 8, 4>(va, vb, gp, s);  // 256 thr
+      case 2:
+        return launch_vec<T, E, L, 64, 64, 4, 4>(va, vb, gp, s);  // 256 thr
+      default:
+        return launch_vec<T, E, L, 128, 32, 8, 4>(va, vb, gp, s);  // 128 thr
     }
   } else {
     switch (tile) {
-      case 0: return launch_vec<T, E, L, 128, 128, 2, 4>(va, vb, gp, s);  // 8 warps
-      case 1: return launch_vec<T, E, L, 128, 64, 2, 2>(va, vb, gp, s);   // 4 warps
-      case 2: return launch_vec<T, E, L, 64, 64, 2, 2>(va, vb, gp, s);    // 4 warps
-      default: return launch_vec<T, E, L, 128, 32, 4, 1>(va, vb, gp, s);  // 4 warps
+      case 0:
+        return launch_vec<T, E, L, 128, 128, 2, 4>(va, vb, gp, s);  // 8 warps
+      case 1:
+        return launch_vec<T, E, L, 128, 64, 2, 2>(va, vb, gp, s);  // 4 warps
+      case 2:
+        return launch_vec<T, E, L, 64, 64, 2, 2>(va, vb, gp, s);  // 4 warps
+      default:
+        return launch_vec<T, E, L, 128, 32, 4, 1>(va, vb, gp, s);  // 4 warps
     }
   }
 }
@@ -263,24 +270,30 @@ template <typename T, Layout L, int CO>
 void launch_direct_co(const pg::DirectParams& dp, cudaStream_t s) {
   pg::DirectParams p = dp;
   p.co_chunks = pg::direct_co_chunks(p.d, CO);
-  const dim3 grid = clamp_grid(pg::ceil_div64(pg::direct_max_tasks(p.d), kDirectThreads),
-                               p.co_chunks, p.z_count);
+  const dim3 grid =
+      clamp_grid(pg::ceil_div64(pg::direct_max_tasks(p.d), kDirectThreads), p.co_chunks, p.z_count);
   launch(phase_direct_kernel<T, L, CO>, grid, dim3(kDirectThreads), 0, s, p);
 }
 
 template <typename T, Layout L>
 void launch_direct(int co, const pg::DirectParams& dp, cudaStream_t s) {
   switch (co) {
-    case 1: return launch_direct_co<T, L, 1>(dp, s);
-    case 2: return launch_direct_co<T, L, 2>(dp, s);
-    case 4: return launch_direct_co<T, L, 4>(dp, s);
-    default: return launch_direct_co<T, L, 8>(dp, s);
+    case 1:
+      return launch_direct_co<T, L, 1>(dp, s);
+    case 2:
+      return launch_direct_co<T, L, 2>(dp, s);
+    case 4:
+      return launch_direct_co<T, L, 4>(dp, s);
+    default:
+      return launch_direct_co<T, L, 8>(dp, s);
   }
 }
 
-inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+inline bool aligned16(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+}
 
-// Runs problem p (the original, unlowered problem) with the plan prepare() made for it
+// Runs problem p (the original, unlowered problem) with the plan plans() made for it
 // (pg::plan_problem): the lowering, the kernel parameters, the dtype/layout/tile dispatch and the
 // launch. Vector loads are used only where the plan allows them and the pointers are aligned.
 // partial: the split-K workspace, pg::splitk_workspace_floats(plan, p) floats (null without
@@ -292,8 +305,7 @@ inline void phase_gemm_launch(cudaStream_t s, const pg::Plan& plan, const Proble
   const void* bias = p.has_bias ? t.bias : nullptr;
   const bool nchw = cfg.layout == Layout::nchw;
   if (plan.direct) {
-    const pg::DirectParams dp =
-        pg::direct_params(d, t.x, t.w, bias, t.y, lw.bias_div, lw.bias_mod);
+    const pg::DirectParams dp = pg::direct_params(d, t.x, t.w, bias, t.y, lw.bias_div, lw.bias_mod);
     switch (cfg.dtype) {
       case DType::fp16:
         return nchw ? launch_direct<__half, Layout::nchw>(plan.co, dp, s)

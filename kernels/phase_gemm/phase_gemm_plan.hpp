@@ -1,4 +1,4 @@
-// phase_gemm's host-side choice of path and tile (made once in prepare()), kept apart from the
+// phase_gemm's host-side choice of path and tile (made once in plans()), kept apart from the
 // launch code so the CPU tests and the design notes can state what each shape runs.
 //   lowering:    a 1x1 input (DCGAN's first layer) runs as the equivalent 1x1-kernel problem
 //   direct path: C_out/g <= 8, C_in/g < 8, or both <= 32 (a GEMM tile would be mostly padding)
@@ -23,7 +23,9 @@
 
 namespace tconv::pg {
 
-inline int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t ceil_div64(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // A 1x1 input without padding, output padding or dilation, in one group, is a plain GEMM:
 //   nchw  y[n][(co, ky, kx)] = sum_ci x[n][ci] * w[ci][(co, ky, kx)]
@@ -33,7 +35,7 @@ inline int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // as zeros (16x the work for DCGAN's first layer), the lowered one does none. Only the bias index
 // changes: lowered channel c is original channel (c / bias_div) % bias_mod.
 struct Lowering {
-  Problem p;          // the problem the kernels run (the original when not lowered)
+  Problem p;  // the problem the kernels run (the original when not lowered)
   bool lowered = false;
   int bias_div = 1, bias_mod = 1;
 };
@@ -54,8 +56,8 @@ inline Lowering lower_problem(const Problem& p, Layout layout) {
   return lw;
 }
 
-// Block tiles (BM x BN); kernels/phase_gemm/phase_gemm.cu's launch_tile maps the same indices to the
-// threads/warps layout of each engine.
+// Block tiles (BM x BN); kernels/phase_gemm/phase_gemm.cu's launch_tile maps the same indices to
+// the threads/warps layout of each engine.
 struct TileShape {
   int bm, bn;
 };
@@ -81,21 +83,24 @@ inline int64_t direct_max_tasks(const ConvDims& d) {
   return int64_t(d.n) * ((d.h_out - 1) / d.dh.stride + 1) *
          ceil_div64((d.w_out - 1) / d.dw.stride + 1, kDirectR);
 }
-inline int direct_co_chunks(const ConvDims& d, int co) { return int(ceil_div64(d.cog, co)); }
+inline int direct_co_chunks(const ConvDims& d, int co) {
+  return int(ceil_div64(d.cog, co));
+}
 
 // Kernel parameters of a (lowered) problem; the launch code fills in the tile and chunk counts.
 // One launch covers every phase and group: z = phase*groups + g (<= y elements < 2^31).
 inline GemmParams gemm_params(const ConvDims& d, const void* x, const void* w, const void* bias,
                               void* y, int bias_div, int bias_mod) {
   const int phases_w = phase_count(d.dw);
-  return GemmParams{d, phases_w, phase_count(d.dh) * phases_w * d.groups, 0, 0, x, w, bias,
-                    y, bias_div, bias_mod};
+  return GemmParams{
+      d,        phases_w, phase_count(d.dh) * phases_w * d.groups, 0, 0, x, w, bias, y,
+      bias_div, bias_mod};
 }
-inline DirectParams direct_params(const ConvDims& d, const void* x, const void* w,
-                                  const void* bias, void* y, int bias_div, int bias_mod) {
+inline DirectParams direct_params(const ConvDims& d, const void* x, const void* w, const void* bias,
+                                  void* y, int bias_div, int bias_mod) {
   const int phases_w = phase_count(d.dw);
-  return DirectParams{d, phases_w, phase_count(d.dh) * phases_w * d.groups, 0, x, w, bias,
-                      y, bias_div, bias_mod};
+  return DirectParams{d,        phases_w, phase_count(d.dh) * phases_w * d.groups, 0, x, w, bias, y,
+                      bias_div, bias_mod};
 }
 
 // Block tiles of one configuration over all phases and groups.
@@ -140,8 +145,8 @@ constexpr int kMaxSplits = 8;
 
 struct Plan {
   bool direct = false;
-  int co = 1;    // direct: output channels per thread (1, 2, 4 or 8)
-  int tile = 0;  // GEMM: index into kTiles
+  int co = 1;      // direct: output channels per thread (1, 2, 4 or 8)
+  int tile = 0;    // GEMM: index into kTiles
   int splits = 1;  // GEMM: split-K factor (1: none)
   Engine engine = Engine::simt;
   bool vec_a = false, vec_b = false;  // the shape allows vector loads (alignment checked in run)
@@ -185,7 +190,7 @@ inline Plan make_plan(const Problem& p, const Config& cfg, int sms) {
   return plan;
 }
 
-// What prepare() decides for a problem: the plan of its lowered form.
+// What plans() decides for a problem: the plan of its lowered form.
 inline Plan plan_problem(const Problem& p, const Config& cfg, int sms) {
   return make_plan(lower_problem(p, cfg.layout).p, cfg, sms);
 }

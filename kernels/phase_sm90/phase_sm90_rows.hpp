@@ -3,13 +3,13 @@
 // rows differ only in their plan and their extra rule; each is one file (phase_sm90.cu,
 // gemm_shuffle_sm90.cu) deriving from Sm90Rows.
 //
-// prepare (untimed): the sm_90 check, the plan, the packed filters (workspace, y's dtype), one
-// set of CUTLASS parameters per launch (TMA descriptors), then, with more than one launch, both
-// schedules timed (kernels/common/autotune.hpp's rule): serial on the context's stream, or
-// forked over side streams (one launch each, joined by events), and the faster kept; algo() names
-// it with both times. run (timed): the fills, then the launches. The packed filters (and
-// gemm_shuffle's tiled bias) are built from prepare's weight and bias, as explicit_gemm builds C:
-// run takes new x and y pointers, not new weights.
+// plans: the sm_90 check, the plan, the workspace (packed filters in y's dtype, then CUTLASS's);
+// with more than one launch, two schedules for the harness to time: serial on the context's
+// stream, or forked over side streams (one launch each, joined by events). initialize
+// (untimed): the packed filters, one set of CUTLASS parameters per launch (TMA descriptors).
+// run (timed): the fills, then the launches. The packed filters (and gemm_shuffle's tiled bias)
+// are built from initialize's weight and bias, as explicit_gemm builds C: run takes new x and y
+// pointers, not new weights.
 #pragma once
 
 #include <algorithm>
@@ -18,13 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "kernels/common/bias_add.cuh"
 #include "kernels/common/cuda_check.hpp"
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
-#include "kernels/common/autotune.hpp"
-#include "kernels/common/gpu_timer.hpp"
 #include "kernels/common/implementation.hpp"
-#include "kernels/common/bias_add.cuh"
 #include "kernels/common/row_util.hpp"
 #include "kernels/phase_sm90/phase_sm90_kernel.cuh"
 #include "kernels/phase_sm90/phase_sm90_map.hpp"
@@ -85,42 +83,56 @@ class Sm90Rows : public Implementation {
     return make_plan(p).packed_elems * int64_t(storage_bytes(cfg.dtype));
   }
 
-  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    release();
+  // One plan per schedule: with more than one launch, serial on the context's stream (index 0)
+  // or forked over side streams (index 1), timed by the harness (PlanChoice::fastest). The
+  // workspace holds the packed filters, then CUTLASS's own.
+  Plans plans(Context& ctx, const Problem& p, const Config& cfg, const Tensors&) override {
     const cudaDeviceProp& dev = ctx.props();
     if (dev.major != 9 || dev.minor != 0)
-      throw NotSupported(name() + ": built for sm_90a (wgmma, TMA) only; this GPU is sm_" +
-                         std::to_string(dev.major * 10 + dev.minor));
-    if (const Support s = can_implement(p, cfg); !s.ok) throw NotSupported(s.reason);
+      return Plans::none(
+          Status::not_supported(name() + ": built for sm_90a (wgmma, TMA) only; this GPU is sm_" +
+                                std::to_string(dev.major * 10 + dev.minor)));
+    if (const Support s = can_implement(p, cfg); !s.ok)
+      return Plans::none(Status::not_supported(s.reason));
     plan_ = make_plan(p);
     sm_count_ = dev.multiProcessorCount;
     elem_ = storage_bytes(cfg.dtype);
     runners_ = runners_for(cfg.dtype);
+    runner_ = nullptr;
     for (size_t i = 0; i < runners_.size() && !runner_; ++i)
       if (plan_refusal(*runners_[i], plan_, elem_, p.has_bias).empty()) runner_ = runners_[i].get();
-    if (!runner_) throw NotSupported(can_implement(p, cfg).reason);
+    if (!runner_) return Plans::none(Status::not_supported(can_implement(p, cfg).reason));
 
     size_t cutlass_ws = 0;
     for (const Launch& l : plan_.launches)
       cutlass_ws = std::max(cutlass_ws, runner_->workspace_bytes(l));
-    const size_t packed = size_t(plan_.packed_elems) * elem_;
-    const size_t total = packed + cutlass_ws;
-    if (total > ctx.memory_budget() || !try_allocate(workspace_, total))
-      throw Skipped(name() + ": workspace of " + mib(total) + " cannot be allocated");
+    packed_bytes_ = size_t(plan_.packed_elems) * elem_;
+    const size_t total = packed_bytes_ + cutlass_ws;
+    if (plan_.launches.size() <= 1) return Plans::one({"", total, 0});
+    Plans ps;
+    ps.choice = PlanChoice::fastest;
+    ps.candidates.push_back({"serial", total, 0});
+    ps.candidates.push_back({std::to_string(plan_.launches.size()) + " streams", total, 1});
+    return ps;
+  }
+
+  Status initialize(Context& ctx, const Problem&, const Config& cfg, const Tensors& t,
+                    const tconv::Plan& schedule, Workspace ws) override {
+    workspace_ = ws.get();
     dispatch_storage(cfg.dtype, name(), [&](auto tag) {
       using T = decltype(tag);
       for (const Pack& pk : plan_.packs) {
         if (pk.from_bias && !t.bias) continue;
         const T* src = static_cast<const T*>(pk.from_bias ? t.bias : t.w);
-        phase_sm90_kernels::pack_launch<T>(ctx.stream(), pk, src,
-                                           static_cast<T*>(workspace_.get()));
+        phase_sm90_kernels::pack_launch<T>(ctx.stream(), pk, src, static_cast<T*>(workspace_));
       }
     });
-    cutlass_ws_ = cutlass_ws ? static_cast<char*>(workspace_.get()) + packed : nullptr;
+    cutlass_ws_ =
+        ws.bytes() > packed_bytes_ ? static_cast<char*>(workspace_) + packed_bytes_ : nullptr;
     bind(t);
     has_bias_ = t.bias != nullptr;
-
-    if (plan_.launches.size() > 1) {
+    streams_ = schedule.index == 1;
+    if (streams_ && side_.empty()) {
       for (size_t i = 1; i < plan_.launches.size(); ++i) {
         cudaStream_t s = nullptr;
         TCONV_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -130,22 +142,12 @@ class Sm90Rows : public Implementation {
         joins_.push_back(e);
       }
       TCONV_CUDA_CHECK(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
-      GpuTimer timer(ctx.stream());
-      auto median = [&](bool streams) {
-        streams_ = streams;
-        enqueue(ctx.stream(), p, cfg, t);  // warm-up and launch check
-        return autotune_ms(timer, [&] { enqueue(ctx.stream(), p, cfg, t); });
-      };
-      serial_ms_ = median(false);
-      streams_ms_ = median(true);
-      streams_ = streams_ms_ < serial_ms_;
     }
+    return Status::ok();
   }
 
-  size_t workspace_bytes() const override { return runner_ ? workspace_.bytes() : 0; }
-
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    if (!runner_) throw Error(name() + ": run() before prepare()");
+    if (!runner_ || !workspace_) throw Error(name() + ": run() before initialize()");
     if (t.x != x_ || t.y != y_ || (t.bias != nullptr) != has_bias_) bind(t);  // host work only
     enqueue(ctx.stream(), p, cfg, t);
   }
@@ -155,8 +157,7 @@ class Sm90Rows : public Implementation {
     char buf[160];
     const int n = int(plan_.launches.size());
     if (n > 1)
-      std::snprintf(buf, sizeof(buf), ", %d launches %s (serial %.4f ms, %zu streams %.4f ms)", n,
-                    streams_ ? "on streams" : "serial", serial_ms_, side_.size() + 1, streams_ms_);
+      std::snprintf(buf, sizeof(buf), ", %d launches %s", n, streams_ ? "on streams" : "serial");
     else
       std::snprintf(buf, sizeof(buf), ", 1 launch");
     std::string a = runner_->name() + buf;
@@ -171,10 +172,9 @@ class Sm90Rows : public Implementation {
     side_.clear(), joins_.clear(), fork_ = nullptr;
     runners_.clear();
     runner_ = nullptr;
-    workspace_.reset();
+    workspace_ = nullptr;
     plan_ = Plan{};
     streams_ = false;
-    serial_ms_ = streams_ms_ = 0;
     x_ = nullptr, y_ = nullptr;
   }
 
@@ -183,9 +183,8 @@ class Sm90Rows : public Implementation {
   virtual std::string extra_reason(const Problem& p) const = 0;
 
  private:
-
   void bind(const Tensors& t) {
-    const char* packed = static_cast<const char*>(workspace_.get());
+    const char* packed = static_cast<const char*>(workspace_);
     for (size_t i = 0; i < plan_.launches.size(); ++i) {
       const Launch& l = plan_.launches[i];
       const Operands o = operands_at(l, elem_, static_cast<const char*>(t.x), packed,
@@ -231,14 +230,14 @@ class Sm90Rows : public Implementation {
   size_t elem_ = 0;
   Runners runners_;
   Runner* runner_ = nullptr;
-  DeviceBuffer workspace_;
+  void* workspace_ = nullptr;  // the harness's: packed filters, then CUTLASS's workspace
+  size_t packed_bytes_ = 0;
   char* cutlass_ws_ = nullptr;
   int sm_count_ = 0;
   std::vector<cudaStream_t> side_;
   std::vector<cudaEvent_t> joins_;
   cudaEvent_t fork_ = nullptr;
   bool streams_ = false, has_bias_ = false;
-  double serial_ms_ = 0, streams_ms_ = 0;
   const void* x_ = nullptr;
   void* y_ = nullptr;
 };

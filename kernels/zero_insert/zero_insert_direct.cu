@@ -5,9 +5,10 @@
 // of output pixels for up to 8 output channels of one group; the flipped weights of a run of
 // (input channel, tap) entries are staged in shared memory and broadcast to all threads.
 // Memory: z, C_in*(H_out+dil_h*(k_h-1))*(W_out+dil_w*(k_w-1)) elements per batch item (the whole
-// batch when it fits the memory budget, else chunks). It multiplies about stride_h*stride_w times
-// the useful work (most z entries are inserted zeros), so it should never win; it is here to
-// measure what zero insertion costs. Limits: nchw; fp32, fp16, bf16 storage (fp32 accumulation).
+// batch when it fits the memory budget, else the largest chunk that does: chunk_plans). It
+// multiplies about stride_h*stride_w times the useful work (most z entries are inserted zeros), so
+// it should never win; it is here to measure what zero insertion costs. Limits: nchw; fp32, fp16,
+// bf16 storage (fp32 accumulation).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -18,6 +19,7 @@
 #include "kernels/common/device_buffer.hpp"
 #include "kernels/common/gpu_context.hpp"
 #include "kernels/common/implementation.hpp"
+#include "kernels/common/row_util.hpp"
 #include "kernels/zero_insert/zero_insert_direct_kernel.cuh"
 
 namespace tconv {
@@ -37,41 +39,42 @@ class ZeroInsertDirect : public Implementation {
     switch (cfg.dtype) {
       case DType::fp32:
       case DType::fp16:
-      case DType::bf16: return Support::yes();
+      case DType::bf16:
+        return Support::yes();
       default:
         return Support::no(std::string("dtype ") + to_string(cfg.dtype) +
                            " not implemented (fp32, fp16, bf16: CUDA cores, fp32 accumulation)");
     }
   }
-  void prepare(Context& ctx, const Problem& p, const Config& cfg, const Tensors&) override {
-    release();
-    const kmath::ZiGeom g = kmath::zi_geom(p);
-    const double per_item = double(kmath::zi_item_elems(g)) * double(storage_bytes(cfg.dtype));
-    const double budget = double(ctx.memory_budget());
-    if (per_item > budget) {
-      char msg[200];
-      std::snprintf(msg, sizeof msg,
-                    "zero-inserted buffer needs %.2f GiB per batch item, over the memory budget "
-                    "of %.2f GiB",
-                    per_item / double(1 << 30), budget / double(1 << 30));
-      throw Skipped(msg);
-    }
-    chunk_ = std::min<int64_t>(p.n, int64_t(budget / per_item));
-    z_.resize(size_t(chunk_) * size_t(kmath::zi_item_elems(g)) * storage_bytes(cfg.dtype));
+  Plans plans(Context&, const Problem& p, const Config& cfg, const Tensors&) override {
+    const double per_item =
+        double(kmath::zi_item_elems(kmath::zi_geom(p))) * double(storage_bytes(cfg.dtype));
+    return chunk_plans(p.n, per_item, 1e300, "z buffer");
+  }
+  Status initialize(Context&, const Problem& p, const Config&, const Tensors&, const Plan& plan,
+                    Workspace ws) override {
+    z_ = ws.get();
+    chunk_ = plan.index;
     char a[200];
     std::snprintf(a, sizeof a, "z buffer %.1f MiB (%lld of %lld batch items), %dx%d tile x %d ch",
-                  double(z_.bytes()) / double(1 << 20), (long long)chunk_, (long long)p.n,
+                  double(plan.workspace_bytes) / double(1 << 20), (long long)chunk_, (long long)p.n,
                   kZiTileW, kZiTileH, kmath::pick_co_tile(p));
     algo_ = a;
+    return Status::ok();
   }
-  size_t workspace_bytes() const override { return z_.bytes(); }
   double work_ratio(const Problem& p) const override { return kmath::zi_work_ratio(p); }
   void run(Context& ctx, const Problem& p, const Config& cfg, const Tensors& t) override {
-    if (!z_.get()) throw Error("zero_insert_direct: run() before prepare()");
+    if (!z_) throw Error("zero_insert_direct: run() before initialize()");
     switch (cfg.dtype) {
-      case DType::fp32: zi_run<float>(ctx.stream(), p, t, z_.as<float>(), chunk_); break;
-      case DType::fp16: zi_run<__half>(ctx.stream(), p, t, z_.as<__half>(), chunk_); break;
-      case DType::bf16: zi_run<__nv_bfloat16>(ctx.stream(), p, t, z_.as<__nv_bfloat16>(), chunk_); break;
+      case DType::fp32:
+        zi_run<float>(ctx.stream(), p, t, static_cast<float*>(z_), chunk_);
+        break;
+      case DType::fp16:
+        zi_run<__half>(ctx.stream(), p, t, static_cast<__half*>(z_), chunk_);
+        break;
+      case DType::bf16:
+        zi_run<__nv_bfloat16>(ctx.stream(), p, t, static_cast<__nv_bfloat16*>(z_), chunk_);
+        break;
       default:
         throw Error(std::string("zero_insert_direct: dtype ") + to_string(cfg.dtype) +
                     " not implemented");
@@ -79,12 +82,12 @@ class ZeroInsertDirect : public Implementation {
   }
   std::string algo() const override { return algo_; }
   void release() override {
-    z_.reset();
+    z_ = nullptr;
     chunk_ = 0;
   }
 
  private:
-  DeviceBuffer z_;
+  void* z_ = nullptr;  // in the harness's workspace
   int64_t chunk_ = 0;
   std::string algo_;
 };
