@@ -542,9 +542,43 @@ TEST(CudnnStatus, RefusalsBecomeNotSupportedOthersErrors) {
   }
 }
 
-const char* const kNames[] = {"cudnn_algo0",      "cudnn_algo1",    "cudnn_fft",
-                              "cudnn_fft_tiling", "cudnn_winograd", "cudnn_winograd_nonfused",
-                              "cudnn_find",       "cudnn_graph",    "zero_insert_cudnn"};
+const char* const kNames[] = {"cudnn_algo0",           "cudnn_algo1",
+                              "cudnn_fft",             "cudnn_fft_tiling",
+                              "cudnn_winograd",        "cudnn_winograd_nonfused",
+                              "cudnn_find",            "cudnn_graph",
+                              "zero_insert_cudnn",     "cudnn_heuristic",
+                              "cudnn_graph_heuristic"};
+
+// cudnn_heuristic's choice: cuDNN's ranking kept in order, minus the entries that failed and the
+// math types that break the dtype's contract; the harness then takes the first whose workspace
+// fits (bench/lifecycle.hpp). Its descriptors are build_dgrad's, checked against the fp64
+// models above (CudnnDescriptors, CudnnDgrad), as cudnn_graph_heuristic's graph is
+// make_dgrad_graph's (CudnnFrontendGraph).
+TEST(CudnnHeuristic, OrderIsCudnnsRankingWithinTheDtypesContract) {
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  auto perf = [](cudnnConvolutionBwdDataAlgo_t a, cudnnStatus_t st, cudnnMathType_t m, size_t ws) {
+    Perf r{};
+    r.algo = a, r.status = st, r.mathType = m, r.memory = ws;
+    return r;
+  };
+  const std::vector<Perf> ranked = {
+      perf(CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_STATUS_SUCCESS, CUDNN_TENSOR_OP_MATH, 100),
+      perf(CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT, CUDNN_STATUS_NOT_SUPPORTED, CUDNN_FMA_MATH, 0),
+      perf(CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, CUDNN_STATUS_SUCCESS, CUDNN_FMA_MATH, 0),
+      perf(CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD, CUDNN_STATUS_SUCCESS,
+           CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, 0),
+      perf(CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING, CUDNN_STATUS_SUCCESS, CUDNN_DEFAULT_MATH, 7)};
+  // fp32: no tensor-op math (it would be TF32), no down-conversion.
+  EXPECT_EQ(dnn::heuristic_order(ranked, 5, DType::fp32), (std::vector<int>{2, 4}));
+  EXPECT_EQ(dnn::heuristic_order(ranked, 5, DType::fp16), (std::vector<int>{0, 2, 4}));
+  // Only the entries cuDNN returned count.
+  EXPECT_EQ(dnn::heuristic_order(ranked, 1, DType::fp16), (std::vector<int>{0}));
+  EXPECT_TRUE(dnn::heuristic_order(ranked, 0, DType::fp16).empty());
+  // A broken installation anywhere stops the run, it is not a skipped entry.
+  std::vector<Perf> fatal = ranked;
+  fatal[1].status = CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED;
+  EXPECT_THROW(dnn::heuristic_order(fatal, 5, DType::fp16), FatalError);
+}
 
 TEST(CudnnImpls, RegisteredWithTheirNamesAndStaticSupport) {
   Problem ok;
@@ -759,6 +793,16 @@ TEST(GpuCudnnFind, MatchesReferenceInEveryConfig) {
 TEST(GpuCudnnGraph, MatchesReferenceInEveryConfig) {
   TCONV_REQUIRE_GPU();
   check_all_configs("cudnn_graph");
+}
+
+TEST(GpuCudnnHeuristic, MatchesReferenceInEveryConfig) {
+  TCONV_REQUIRE_GPU();
+  check_all_configs("cudnn_heuristic");
+}
+
+TEST(GpuCudnnGraphHeuristic, MatchesReferenceInEveryConfig) {
+  TCONV_REQUIRE_GPU();
+  check_all_configs("cudnn_graph_heuristic");
 }
 
 TEST(GpuZeroInsertCudnn, MatchesReferenceInEveryConfig) {

@@ -562,6 +562,22 @@ void run_first_found(const std::vector<Perf>& perf, int returned, size_t ws, DTy
                      (refused.empty() ? "" : "; " + refused) + ")");
 }
 
+// The legacy heuristics' answer (cudnnGetConvolution*Algorithm_v7: best first, no timing) as a
+// preference order: the indices of the entries that succeeded and whose math type keeps the
+// dtype's contract, in cuDNN's order. PyTorch with cudnn.benchmark off takes the first of them
+// whose workspace it can allocate; the harness does the same (PlanChoice::first_that_fits).
+// A fatal status in any entry throws.
+template <typename Perf>
+std::vector<int> heuristic_order(const std::vector<Perf>& perf, int returned, DType t) {
+  std::vector<int> order;
+  for (int i = 0; i < returned && i < int(perf.size()); ++i) {
+    const Perf& r = perf[size_t(i)];
+    throw_if_cudnn_fatal(r.status, "cuDNN heuristics");
+    if (r.status == CUDNN_STATUS_SUCCESS && math_type_allowed(t, r.mathType)) order.push_back(i);
+  }
+  return order;
+}
+
 // The algo() suffix of a searched row: Find's own time and the kept workspace.
 inline std::string find_note(float time_ms, size_t ws_bytes) {
   char buf[128];

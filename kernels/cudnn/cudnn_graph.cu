@@ -7,6 +7,10 @@
 // keeps the fastest; run() is one execute of that plan plus a bias pass. algo() names the plan
 // (engine and knobs) and its workspace; the harness adds the timing.
 //
+// cudnn_graph_heuristic is the same graph without autotuning: the first plan of the heuristics'
+// order that builds (no further plan is built) is the choice, as for a framework that uses the
+// frontend's heuristics and does not time; set against cudnn_graph, the cost of the default.
+//
 // Extra memory: the chosen plan's workspace (each candidate's own while it is timed).
 // Where it should win: this is where NVIDIA puts its newest dgrad kernels (Hopper-specific
 // engines are reachable only through the graph API), so it is the strongest cuDNN row on recent
@@ -43,12 +47,20 @@ int64_t common_alignment(const void* a, const void* b, const void* c) {
   return align;
 }
 
+// autotune false: cudnn_graph_heuristic, the first plan of the heuristics' order that builds, no
+// timing: what a framework using the frontend without autotuning gets (the default choice that
+// cudnn_graph's autotuned choice is set against).
 class CudnnGraph : public Implementation {
  public:
+  explicit CudnnGraph(bool autotune) : autotune_(autotune) {}
   ~CudnnGraph() override { release(); }
 
-  std::string name() const override { return "cudnn_graph"; }
+  std::string name() const override {
+    return autotune_ ? "cudnn_graph" : "cudnn_graph_heuristic";
+  }
   std::string summary() const override {
+    if (!autotune_)
+      return "cuDNN frontend graph (conv_dgrad): the heuristics' first plan that builds, untimed";
     return "cuDNN frontend graph (conv_dgrad): heuristics A+fallback, fastest of every built plan";
   }
 
@@ -77,7 +89,7 @@ class CudnnGraph : public Implementation {
 
     // Build every remaining plan (the two modes overlap: one build per distinct engine config).
     Plans ps;
-    ps.choice = PlanChoice::fastest;
+    ps.choice = autotune_ ? PlanChoice::fastest : PlanChoice::first_that_fits;
     std::vector<std::string> seen;
     int refused = 0, compiled = 0, capped = 0;
     std::string last_refusal;
@@ -90,6 +102,7 @@ class CudnnGraph : public Implementation {
       const bool rtc = g.get_behavior_notes_for_plan_at_index(i, notes).is_good() &&
                        std::find(notes.begin(), notes.end(),
                                  fe::BehaviorNote_t::RUNTIME_COMPILATION) != notes.end();
+      if (!autotune_ && !ps.candidates.empty()) break;  // the first that builds is the choice
       if (rtc && compiled >= kMaxRuntimeCompiled) {
         ++capped;
         continue;
@@ -186,13 +199,15 @@ class CudnnGraph : public Implementation {
   int64_t align_ = 16;
   size_t ws_bytes_ = 0;
   std::string info_;
+  bool autotune_;
   bool ready_ = false;
 };
 
 }  // namespace
 
-std::unique_ptr<Implementation> make_cudnn_graph() {
-  return std::make_unique<CudnnGraph>();
+std::unique_ptr<Implementation> make_cudnn_graph() { return std::make_unique<CudnnGraph>(true); }
+std::unique_ptr<Implementation> make_cudnn_graph_heuristic() {
+  return std::make_unique<CudnnGraph>(false);
 }
 
 }  // namespace tconv
