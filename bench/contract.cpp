@@ -9,6 +9,7 @@
 #include "bench/csv.hpp"
 #include "bench/tolerance.hpp"
 #include "core/problem.hpp"
+#include "kernels/common/implementation.hpp"
 #include "results_csv_doc.hpp"  // generated from docs/results-csv.md (bench/CMakeLists.txt)
 
 namespace tconv {
@@ -145,7 +146,17 @@ std::string contract_json() {
      << "    \"reduced\": \"beyond the bounds and within reduced_precision_factor times both: "
         "status passed, accuracy reduced; beyond that: incorrect\",\n"
      << "    \"nonfinite\": \"NaN or Inf anywhere in the output: incorrect\"\n"
-     << "  }\n}\n";
+     << "  },\n";
+  // The registry's default-choice rows (Implementation::default_choice), for the report's
+  // default-against-best table: the scripts take these names from here, not from a list.
+  js << "  \"default_choice_impls\": [";
+  bool first = true;
+  for (const auto& impl : create_all_implementations())
+    if (impl->default_choice()) {
+      js << (first ? "" : ", ") << json_string(impl->name());
+      first = false;
+    }
+  js << "]\n}\n";
   return js.str();
 }
 

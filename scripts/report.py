@@ -18,6 +18,13 @@ HTML embeds its plots as base64 PNG, the Markdown links the PNG files written be
                  each PyTorch peer (cudnn.benchmark off / on), the pick, the constrained pick;
                  and per layer the pick. A policy without a result for some layer is marked
                  incomplete, with the sum of what it has.
+  Default choice per shape, dtype and layout where a default-choice row passed (the contract's
+                 default_choice_impls: what a framework gets without timing anything, such as
+                 PyTorch with cudnn.benchmark off): its time against the best
+                 row's, the loss (ratio), the setup the best costs (its setup_ms) and the
+                 break-even: the calls after which that setup has paid for itself; setups over
+                 --setup-threshold-ms are flagged. With --shapes, the same per model layer with
+                 its count and the model's break-even in calls of the whole model.
   Rankings       per shape, dtype and layout, every passed implementation by median time, with
                  GFLOP/s, percent of the floor (the roofline time from the ceilings the run
                  measured: max(flops / GEMM rate of the dtype, minimum bytes / copy bandwidth),
@@ -95,6 +102,9 @@ def parse_args(argv):
     ap.add_argument("--baseline-regex", default="^cudnn", metavar="REGEX",
                     help="implementations matching it (re.search) are the baseline policy "
                          "'best baseline row' (default: ^cudnn)")
+    ap.add_argument("--setup-threshold-ms", type=float, default=1000.0, metavar="MS",
+                    help="flag a best row whose setup (search, autotuning) takes longer than MS "
+                         "in the default-choice table (default: 1000)")
     ap.add_argument("--print-summary", action="store_true",
                     help="also print the summary table (Markdown) on stdout")
     ap.add_argument("--dpi", type=int, default=110, help="PNG resolution (default: 110)")
@@ -357,6 +367,113 @@ def totals_section(d, shapes, shapes_path, plots):
             lrows.append(row)
         blocks.append(("table", header, lrows))
     return blocks, tt
+
+
+def break_even(t_default, t_best, setup_default, setup_best):
+    """Calls after which taking the best row instead of the default has paid for the best's extra
+    setup: ceil((setup_best - setup_default) / (t_default - t_best)), 0 when the best costs no
+    more setup; None when the default is already as fast (nothing to win); NaN when a setup time
+    is unknown."""
+    if not t_default > t_best:
+        return None
+    if not (setup_best == setup_best and setup_default == setup_default):
+        return float("nan")
+    extra = max(0.0, setup_best - setup_default)
+    return int(math.ceil(extra / (t_default - t_best) - 1e-9))
+
+
+def fmt_calls(v) -> str:
+    if v is None:
+        return "never needed"
+    if v != v:
+        return "?"
+    return f"{v:,}"
+
+
+def default_choices(d):
+    """[(group, default row, best row)] for every group and default-choice implementation that
+    passed there, in group order."""
+    names = tr.DEFAULT_CHOICE_IMPLS
+    out = []
+    for g in d.groups:
+        rk = d.passed_ranking(g)
+        if rk.empty:
+            continue
+        for name in names:
+            q = rk[rk["impl"] == name]
+            if len(q):
+                out.append((g, q.iloc[0], rk.iloc[0]))
+    return out
+
+
+def _setup(r):
+    v = r.get("setup_ms", float("nan")) if "setup_ms" in r.index else float("nan")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def default_section(d, shapes, threshold_ms):
+    names = tr.DEFAULT_CHOICE_IMPLS
+    rows_in = default_choices(d)
+    blocks = [("h2", "Default choice against the best"),
+              ("p", "A default-choice row is what a framework gets without timing anything ("
+                    + ", ".join(f"`{n}`" for n in names) + ", from the results contract). "
+                    "Loss: its median time over the best row's. Setup: the best row's setup_ms "
+                    "(the search or autotuning that finds it, untimed in the results). "
+                    "Break-even: the calls after which that setup has paid for itself, "
+                    "(setup of the best - setup of the default) / (time of the default - time "
+                    f"of the best). Flagged: a best row whose setup exceeds {threshold_ms:g} ms.")]
+    if not rows_in:
+        blocks.append(("p", "No default-choice row passed in these results."))
+        return blocks
+    rows = []
+    for g, dr, br in rows_in:
+        td, tb = float(dr["time_ms_median"]), float(br["time_ms_median"])
+        sb = _setup(br)
+        be = break_even(td, tb, _setup(dr), sb)
+        rows.append([d.labels[g], g[1], g[2], dr["impl"], fmt_ms(td), br["impl"], fmt_ms(tb),
+                     fmt_x(td / tb), fmt_ms(sb) if sb == sb else "", fmt_calls(be),
+                     "setup over threshold" if sb == sb and sb > threshold_ms else ""])
+    blocks.append(("table", ["shape", "dtype", "layout", "default", "ms", "best", "ms ", "loss",
+                             "setup ms of the best", "break-even calls", "flag"], rows))
+    if not shapes:
+        return blocks
+    # Per model layer with its count: the time the default loses per call of the whole model,
+    # and the calls of the model after which finding the best for every layer has paid off.
+    by_group = {}
+    for g, dr, br in rows_in:
+        by_group.setdefault(g, []).append((dr, br))
+    for name in names:
+        for dtype, layout in dict.fromkeys((g[1], g[2]) for g in d.groups):
+            lrows, lost, setup, covered = [], 0.0, 0.0, 0
+            for s in shapes:
+                g = (tr.problem_key(s, s["bias"]), dtype, layout)
+                hit = [(dr, br) for dr, br in by_group.get(g, []) if dr["impl"] == name]
+                if not hit:
+                    continue
+                dr, br = hit[0]
+                td, tb = float(dr["time_ms_median"]), float(br["time_ms_median"])
+                layer_lost = s["count"] * (td - tb)
+                sb, sd = _setup(br), _setup(dr)
+                lost += layer_lost
+                setup += max(0.0, sb - sd) if sb == sb and sd == sd else float("nan")
+                covered += 1
+                lrows.append([s["name"], str(s["count"]), fmt_ms(td), br["impl"], fmt_ms(tb),
+                              fmt_x(td / tb), fmt_ms(layer_lost)])
+            if not lrows:
+                continue
+            be = (None if not lost > 0 else
+                  float("nan") if setup != setup else int(math.ceil(setup / lost - 1e-9)))
+            blocks.append(("h3", f"Model layers, `{name}`, {dtype}, {layout}"))
+            blocks.append(("table", ["layer", "count", "default ms", "best", "ms", "loss",
+                                     "ms lost per model call"], lrows))
+            blocks.append(("p", f"{covered} of {len(shapes)} layer shapes have both rows. Per "
+                                f"call of the model the default loses {fmt_ms(lost)} ms; finding "
+                                f"the best for each of these layers costs {fmt_ms(setup)} ms of "
+                                f"setup more: break-even after {fmt_calls(be)} model calls."))
+    return blocks
 
 
 def rankings_section(d):
@@ -646,6 +763,7 @@ def build_report(args):
     if shapes:
         tb, _ = totals_section(d, shapes, args.shapes, plots)
         blocks += tb
+    blocks += default_section(d, shapes, args.setup_threshold_ms)
     blocks += speedups_section(d, plots)
     blocks += rankings_section(d)
     blocks += failures_section(d)

@@ -147,6 +147,8 @@ def __getattr__(name):
         return [c["name"] for c in contract()["columns"] if not c["contract"]]
     if name == "ACCURACY":
         return contract()["accuracy"]
+    if name == "DEFAULT_CHOICE_IMPLS":  # older contracts lack it: no default-choice rows then
+        return list(contract().get("default_choice_impls", []))
     raise AttributeError(f"module 'tconv_results' has no attribute '{name}'")
 
 

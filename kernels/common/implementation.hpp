@@ -220,6 +220,10 @@ class Implementation {
 
   // Registry name: snake_case, unique. Also the CLI name, CSV impl and plot legend.
   virtual std::string name() const = 0;
+  // True for a framework's untimed default (cudnn_heuristic: PyTorch with cudnn.benchmark off):
+  // the report sets such rows against the best row of their shape, with the break-even of
+  // autotuning. Published in the contract (tconv_bench --print-contract, default_choice_impls).
+  virtual bool default_choice() const { return false; }
   // One line for `tconv list`.
   virtual std::string summary() const = 0;
   virtual Backend backend() const { return Backend::gpu; }

@@ -58,6 +58,7 @@ class CudnnGraph : public Implementation {
   std::string name() const override {
     return autotune_ ? "cudnn_graph" : "cudnn_graph_heuristic";
   }
+  bool default_choice() const override { return !autotune_; }
   std::string summary() const override {
     if (!autotune_)
       return "cuDNN frontend graph (conv_dgrad): the heuristics' first plan that builds, untimed";

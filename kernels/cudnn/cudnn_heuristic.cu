@@ -27,6 +27,7 @@ class CudnnHeuristic : public Implementation {
   ~CudnnHeuristic() override { release(); }
 
   std::string name() const override { return "cudnn_heuristic"; }
+  bool default_choice() const override { return true; }
   std::string summary() const override {
     return "cuDNN legacy backward-data, the heuristics' first choice, untimed (PyTorch's default)";
   }

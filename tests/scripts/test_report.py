@@ -359,3 +359,61 @@ def test_count_column_is_read_as_a_number(tmp_path, model_files):
     write_rows(tmp_path / "c.csv", rows, fixture_columns() + ["count"])
     df = tr.load_results([str(tmp_path / "c.csv")], ["impl"])
     assert list(df["count"].unique()) == [3.0]
+
+
+# ---- the default choice against the best -----------------------------------------------------
+
+def test_default_choice_names_come_from_the_contract():
+    assert set(tr.DEFAULT_CHOICE_IMPLS) >= {"cudnn_heuristic", "cudnn_graph_heuristic"}
+
+
+def test_fixture_default_choice_loss_and_break_even(run_script, tmp_path):
+    """The fixture's default-choice rows against the best of their shape, worked out by hand:
+    dcgan/l2 fp32: (18.348 - 0.412) / (0.228173 - 0.116549) = 160.7 -> 161 calls."""
+    _, md, page = run_report(run_script, tmp_path, FIXTURE, "--setup-threshold-ms", "30")
+    sec = section(md, "Default choice against the best")
+    l2 = table_rows(sec, "dcgan/l2")
+    assert [c for c in l2 if c[1] == "fp32"] == [
+        ["dcgan/l2", "fp32", "nchw", "cudnn_heuristic", "0.2282", "phase_gemm", "0.1165", "1.96x",
+         "18.35", "161", ""]]
+    # As fast as the best: autotuning has nothing to win.
+    l3 = [c for c in table_rows(sec, "dcgan/l3") if c[1] == "fp32"]
+    assert l3[0][3] == "cudnn_heuristic" and l3[0][9] == "never needed"
+    # (5.991 - 0.398) / (0.035501 - 0.018556) = 330.07 -> 331
+    cyc = table_rows(sec, "networks/cyclegan")
+    assert [c[3] for c in cyc] == ["cudnn_heuristic"] and cyc[0][9] == "331"
+    # The frontend's default; the best's setup (40.8 ms) is over the 30 ms threshold.
+    g = [c for c in l3 + table_rows(sec, "dcgan/l3") if c[3] == "cudnn_graph_heuristic"]
+    assert g[0][1] == "fp16" and g[0][9] == "2,521" and g[0][10] == "setup over threshold"
+    assert sum(c[10] == "setup over threshold" for c in table_rows(sec, "dcgan/l2")) == 0
+    assert "Default choice against the best" in page
+    # Without a default-choice row the section says so.
+    plain = [r for r in read_rows(FIXTURE) if r["impl"] not in tr.DEFAULT_CHOICE_IMPLS]
+    path = tmp_path / "plain.csv"
+    write_rows(path, plain, fixture_columns())
+    _, md2, _ = run_report(run_script, tmp_path, str(path), out="plain")
+    assert "No default-choice row passed" in section(md2, "Default choice against the best")
+
+
+def test_model_default_choice_per_layer(run_script, tmp_path, model_files):
+    """Per model layer with its count: enc_up (count 3) loses 3 x (2.4 - 1.0) = 4.2 ms per model
+    call, head (count 1) 1 x (0.9 - 0.4) = 0.5; the bests' extra setup is (50 - 1) + (20 - 1) = 68
+    ms: break-even after ceil(68 / 4.7) = 15 model calls."""
+    bench, _, shapes = model_files
+    rows = read_rows(bench)
+    for r in rows:
+        r["setup_ms"] = {"fastimpl": "50", "wsimpl": "20"}.get(r["impl"], "5")
+    extra = []
+    for p, name, ms in ((A, "l_a", 2.4), (B, "l_b", 0.9)):
+        r = result_row(p, name, "cudnn_heuristic", "passed", ms, "yes", 0)
+        r["setup_ms"] = "1"
+        extra.append(r)
+    path = tmp_path / "with_default.csv"
+    write_rows(path, rows + extra, fixture_columns() + ["count"])
+    _, md, _ = run_report(run_script, tmp_path, str(path), "--shapes", shapes)
+    sec = section(md, "Default choice against the best")
+    assert table_rows(sec, "enc_up") == [["enc_up", "3", "2.4", "fastimpl", "1", "2.40x", "4.2"]]
+    assert table_rows(sec, "head") == [["head", "1", "0.9", "wsimpl", "0.4", "2.25x", "0.5"]]
+    assert "2 of 3 layer shapes have both rows" in sec
+    assert "loses 4.7 ms" in sec and "68 ms of setup more" in sec
+    assert "break-even after 15 model calls" in sec

@@ -111,6 +111,16 @@ def test_report_html_renders_every_plot_and_the_pick_table(tmp_path, run_script)
         import csv
         groups = {(r["suite"], r["shape"], r["dtype"], r["layout"]) for r in csv.DictReader(f)}
     assert picks[0]["rows"] == len(groups) and picks[0]["box"]["height"] > 0
+    # The default-choice table: one row per default-choice row of the fixture, drawn.
+    defaults = [t for t in seen["tables"] if t["header"][:4] == ["shape", "dtype", "layout",
+                                                                 "default"]]
+    assert len(defaults) == 1, [t["header"] for t in seen["tables"]]
+    import tconv_results as tr
+    with open(FIXTURE, encoding="utf-8") as f:
+        n_default = sum(r["impl"] in tr.DEFAULT_CHOICE_IMPLS and r["status"] == "passed"
+                        for r in csv.DictReader(f))
+    assert n_default > 0 and defaults[0]["rows"] == n_default
+    assert "break-even calls" in defaults[0]["header"] and defaults[0]["box"]["height"] > 0
 
     # The fixture's banner is shown, above the first section.
     assert seen["banner"] and "NOT A MEASUREMENT" in seen["banner"]["text"]
