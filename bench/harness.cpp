@@ -61,10 +61,6 @@ size_t row_budget(Context& ctx) {
   return std::min(ctx.memory_budget(), free_b / 10 * 9);
 }
 
-std::string outcome_status(StatusCode c) {
-  return c == StatusCode::ok ? "passed" : to_string(c);
-}
-
 }  // namespace
 
 bool device_lost(std::string* why) {
@@ -161,8 +157,14 @@ RowOutcome verify_row(Context& ctx, Implementation& impl, const Problem& p, cons
       ev.record_stop(ctx.stream());
       out.setup_ms = ev.elapsed_ms();
     }
-    if (!prep.status.is_ok())
-      return fail(outcome_status(prep.status.code).c_str(), prep.status.reason);
+    if (prep.status.code == StatusCode::failed) {
+      // The implementation's own failure: "failed" as a row status means a device left unusable
+      // (the run stops there), so it is classified like any other error of a row.
+      check_device_after_failure();
+      const RowFailure f = classify_row_failure(prep.status.reason, device_lost());
+      return fail(f.status.c_str(), f.reason);
+    }
+    if (!prep.status.is_ok()) return fail(to_string(prep.status.code), prep.status.reason);
     out.prepared = true;
     out.workspace_bytes = int64_t(prep.workspace_bytes);
     out.algo = impl.algo();
