@@ -118,10 +118,12 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
 
   std::vector<double> times;
   std::string timing_error;
+  PowerRecorder power(b.power.get());
   try {
     RunTimer timer(*b.ctx, b.opt.hot ? nullptr : b.flusher.get());
     const Tensors t = res->tensors();
     timer.warmup(*impl, p, spec.cfg, t, b.opt.warmup);
+    power.begin();
     for (auto _ : state) {
       double ms = 0;
       try {
@@ -130,6 +132,8 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
         timing_error = e.what();
         break;
       }
+      // After the run's stop event was waited for, outside the timed interval.
+      power.after_run();
       state.SetIterationTime(ms * 1e-3);
       times.push_back(ms);
     }
@@ -152,6 +156,7 @@ void run_row(benchmark::State& state, Bench& b, size_t index) {
   row.time_ms_min = s.min;
   row.time_ms_stddev = s.stddev;
   row.reps = s.count;
+  row.power = power.end(s.median);
   state.counters["FLOPS"] =
       benchmark::Counter(p.flops(), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["BYTES"] = benchmark::Counter(p.min_bytes(double(storage_bytes(spec.cfg.dtype))),

@@ -9,6 +9,7 @@
 #include "bench/harness.hpp"
 #include "bench/options.hpp"
 #include "bench/plan.hpp"
+#include "bench/power.hpp"
 
 namespace tconv {
 
@@ -25,6 +26,7 @@ struct Bench {
   std::unique_ptr<ReferenceCache> refs;
   std::unique_ptr<L2Flusher> flusher;
   std::unique_ptr<CsvWriter> csv;
+  std::unique_ptr<PowerSampler> power;  // clocks and power while timing (NVML), or why not
 };
 
 // One Google Benchmark per row of b.rows, with manual (CUDA event) time and opt.reps iterations.

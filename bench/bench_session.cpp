@@ -68,6 +68,15 @@ int start_session(Bench& b, const std::string& resumed_text, const std::string& 
     b.ctx = std::make_unique<Context>();
     if (b.opt.budget_gib > 0) b.ctx->set_memory_budget(size_t(b.opt.budget_gib * 1073741824.0));
     info = query_run_info(*b.ctx);
+    char bus_id[32] = {};
+    if (cudaDeviceGetPCIBusId(bus_id, sizeof bus_id, b.ctx->device()) == cudaSuccess)
+      b.power = open_nvml_sampler(bus_id);
+    else
+      b.power = unavailable_sampler("cudaDeviceGetPCIBusId failed: no PCI bus id to find in NVML");
+    info.nvml = b.power->description();
+    if (!b.power->unavailable_reason().empty())
+      std::cerr << "tconv_bench: clock and power columns will be empty: "
+                << b.power->unavailable_reason() << std::endl;
     if (!b.opt.no_ceilings) {
       std::cerr << "tconv_bench: measuring ceilings..." << std::endl;
       measure_ceilings(*b.ctx, info);
@@ -114,6 +123,7 @@ int start_session(Bench& b, const std::string& resumed_text, const std::string& 
   benchmark::AddCustomContext("cusparse", info.cusparse);
   benchmark::AddCustomContext("cudnn", info.cudnn);
   benchmark::AddCustomContext("commit", info.commit);
+  benchmark::AddCustomContext("nvml", info.nvml);
   benchmark::AddCustomContext("cache", b.opt.hot ? "hot" : "cold");
   benchmark::AddCustomContext("ceiling_copy_gbps", csv_number(info.ceiling_copy_gbps));
   benchmark::AddCustomContext("ceiling_sgemm_tflops", csv_number(info.ceiling_sgemm_tflops));

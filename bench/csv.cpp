@@ -74,7 +74,8 @@ const std::vector<std::string>& csv_contract_columns() {
 // weighting model totals (scripts/report.py). accuracy: full (within the dtype's bound) or
 // reduced (within the documented reduced-precision bound, bench/tolerance.hpp), empty when not
 // compared or incorrect. pad_begin_*, pad_end_*: begin and end padding per axis
-// (core/problem.hpp); pad_* and out_pad_* hold begin and begin - end.
+// (core/problem.hpp); pad_* and out_pad_* hold begin and begin - end. sm_clock_mean_mhz ..
+// throttled: the GPU while the row was timed (bench/power.hpp); nvml: their source, or why empty.
 const std::vector<std::string>& csv_extra_columns() {
   static const std::vector<std::string> cols = {"setup_ms",
                                                 "flops",
@@ -93,7 +94,13 @@ const std::vector<std::string>& csv_extra_columns() {
                                                 "pad_begin_h",
                                                 "pad_begin_w",
                                                 "pad_end_h",
-                                                "pad_end_w"};
+                                                "pad_end_w",
+                                                "sm_clock_mean_mhz",
+                                                "power_mean_w",
+                                                "energy_per_call_j",
+                                                "throttle_reasons",
+                                                "throttled",
+                                                "nvml"};
   return cols;
 }
 
@@ -214,7 +221,9 @@ std::vector<std::string> csv_fields(const ResultRow& r, const RunInfo& info) {
       csv_number(info.ceiling_copy_gbps, 5), csv_number(info.ceiling_sgemm_tflops, 4),
       csv_number(info.ceiling_tf32_tflops, 4), csv_number(info.ceiling_hgemm_tflops, 4),
       std::to_string(r.count), r.accuracy, i64(p.pad_begin_h()), i64(p.pad_begin_w()),
-      i64(p.pad_end_h()), i64(p.pad_end_w())};
+      i64(p.pad_end_h()), i64(p.pad_end_w()), csv_number(r.power.sm_clock_mean_mhz, 5),
+      csv_number(r.power.power_mean_w, 4), csv_number(r.power.energy_per_call_j, 4),
+      r.power.throttle_reasons, r.power.throttled, info.nvml};
   return f;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/power.hpp"
 #include "core/problem.hpp"
 #include "core/types.hpp"
 
@@ -37,6 +38,8 @@ struct RunInfo {
   std::string commit;
   // Ceilings measured at start; NaN when not measured (--no-ceilings): empty cells.
   double ceiling_copy_gbps, ceiling_sgemm_tflops, ceiling_tf32_tflops, ceiling_hgemm_tflops;
+  // Where the clock and power columns come from: "nvml <version>", or "unavailable: why".
+  std::string nvml;
   RunInfo();
 };
 
@@ -62,8 +65,9 @@ struct ResultRow {
   double tol_rel_l2;
   std::string reference;  // cpu_fp64 or gpu_fp64, empty when not compared
   uint64_t seed = 0;
-  int64_t count = 1;  // layers of a model with this shape (the shape's `count` key)
+  int64_t count = 1;     // layers of a model with this shape (the shape's `count` key)
   std::string accuracy;  // full, reduced, or empty (not compared / incorrect)
+  PowerSummary power;    // clocks and power while timed; empty when not timed or no NVML
   ResultRow();
 };
 

@@ -54,10 +54,11 @@ if ! python3 -c "import onnxruntime" >/dev/null 2>&1; then
 fi
 
 # 3b. Header-only C++ libraries from their pip wheels: CUTLASS (the cutlass_dgrad rows) and the
-#     cuDNN frontend (cudnn_graph). --no-deps: only the headers are wanted, not the Python DSLs
+#     cuDNN frontend (cudnn_graph), and nvml.h (the clock and power columns; this toolkit's
+#     install may lack cuda-nvml-dev). --no-deps: only the headers are wanted, not the Python DSLs
 #     and runtimes the wheels depend on. Pinned to the versions the build was checked with;
-#     cmake/cutlass.cmake and cmake/cudnn_frontend.cmake find them through this python3.
-cxx_wheels=(nvidia-cutlass==4.2.0.0 nvidia-cudnn-frontend==1.32.0)
+#     cmake/cutlass.cmake, cudnn_frontend.cmake and nvml.cmake find them through this python3.
+cxx_wheels=(nvidia-cutlass==4.2.0.0 nvidia-cudnn-frontend==1.32.0 nvidia-nvml-dev==13.0.87)
 if ! python3 -c "import importlib.metadata as m, sys; sys.exit(any(m.version(w.split('==')[0]) != w.split('==')[1] for w in sys.argv[1:]))" "${cxx_wheels[@]}" >/dev/null 2>&1; then
   echo "bootstrap.sh: installing ${cxx_wheels[*]} (headers)"
   python3 -m pip install -q --disable-pip-version-check --no-deps "${cxx_wheels[@]}"

@@ -300,6 +300,8 @@ def make_row(shape, dtype, layout, impl, status, *, reason="", algo="", times_ms
                accuracy=accuracy, count=_fmt(int(shape.get("count", 1) or 1)),
                pad_begin_h=str(p["pad_h"]), pad_begin_w=str(p["pad_w"]),
                pad_end_h=str(tr.pad_end(p, "h")), pad_end_w=str(tr.pad_end(p, "w")))
+    if "nvml" in row:  # the clock and power columns are tconv_bench's (bench/power.hpp)
+        row["nvml"] = "unavailable: not recorded by scripts/peer_pytorch.py"
     for k, v in (context or {}).items():
         if k in row and k not in ("suite", "shape", "dtype", "layout", "impl", "status"):
             row[k] = _fmt(v)

@@ -89,8 +89,8 @@ def _title(ax, text, df):
 FIXTURE_BANNER = ""
 
 
-def _save(fig, path, dpi):
-    tr.stamp_fixture_banner(fig, FIXTURE_BANNER)
+def _save(fig, path, dpi, banner=None):
+    tr.stamp_fixture_banner(fig, FIXTURE_BANNER if banner is None else banner)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     import matplotlib.pyplot as plt
     plt.close(fig)
@@ -190,7 +190,10 @@ def _ceiling(g, column):
     return vals[-1], len(vals)
 
 
-def plot_rooflines(df, colors, out, dpi):
+def plot_rooflines(df, colors, out, dpi, banner=None):
+    """roofline_<dtype>.png per dtype: each passed row at its arithmetic intensity, the run's
+    measured ceilings as the roofs, the fastest row of each (shape, layout) ringed. Returns the
+    paths written. banner: the fixture banner (None: the one main() found)."""
     plt = _setup_matplotlib()
     import numpy as np
 
@@ -214,6 +217,12 @@ def plot_rooflines(df, colors, out, dpi):
                     ax.scatter(r["ai"], r["gflops"], color=colors[impl],
                                marker=LAYOUT_MARKER.get(layout, "^"), s=28, alpha=0.85,
                                label=f"{impl} ({layout})", edgecolors="none")
+            # The fastest row of each (shape, layout), ringed: which shapes have a row near a
+            # roof and which are far from both.
+            best = p.sort_values("gflops", ascending=False, kind="stable").drop_duplicates(
+                ["suite", "shape", "layout"])
+            ax.scatter(best["ai"], best["gflops"], s=110, facecolors="none",
+                       edgecolors="black", linewidths=1.1, label="fastest per shape and layout")
             # Label each shape once, at its best point, when there are few enough to read.
             tops = p.sort_values("gflops", ascending=False).drop_duplicates(["suite", "shape"])
             if len(tops) <= 40:
@@ -256,7 +265,7 @@ def plot_rooflines(df, colors, out, dpi):
         extra = f" (no ceiling: {', '.join(missing)} absent or empty)" if missing else ""
         _title(ax, f"roofline, {dtype}{extra}", g)
         path = os.path.join(out, f"roofline_{tr.safe_name(dtype)}.png")
-        written.append(_save(fig, path, dpi))
+        written.append(_save(fig, path, dpi, banner))
     return written
 
 

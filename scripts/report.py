@@ -279,6 +279,8 @@ def summary_section(d):
                         (len(header) - 5))
             continue
         impl, t = pol["pick"]
+        if throttled(d.passed_ranking(g).iloc[0]):
+            impl += " (THROTTLED)"
         row = [d.labels[g], g[1], g[2], impl, fmt_ms(t),
                fmt_x(pol["best baseline"][1] / t) if pol["best baseline"] else "no baseline"]
         for p in d.peers:
@@ -476,10 +478,63 @@ def default_section(d, shapes, threshold_ms):
     return blocks
 
 
+def throttled(r) -> bool:
+    """Whether tconv_bench timed the row while the GPU was throttled (docs/results-csv.md)."""
+    return str(r.get("throttled", "")).strip() == "yes"
+
+
+def clocks_text(r) -> str:
+    """The row's mean SM clock and, when throttled, why: for the ranking tables."""
+    mhz = r.get("sm_clock_mean_mhz", float("nan"))
+    text = f"{mhz:.0f} MHz" if isinstance(mhz, float) and mhz == mhz else ""
+    if throttled(r):
+        text = (text + ", " if text else "") + "THROTTLED: " + str(r.get("throttle_reasons", ""))
+    return text
+
+
+def clocks_section(d):
+    """Where the clock and power columns came from, and every row timed while throttled."""
+    df = d.df
+    blocks = [("h2", "Clocks, power and throttling")]
+    if "nvml" not in df.columns:
+        blocks.append(("p", "These files have no clock or power columns (written before "
+                            "tconv_bench recorded them)."))
+        return blocks
+    sources = df["nvml"].fillna("").astype(str)
+    for src, n in sources[sources != ""].value_counts().items():
+        blocks.append(("p", f"{n} rows: clocks and power from `{src}`."
+                       if not src.startswith("unavailable") else
+                       f"{n} rows: no clock or power columns, {src}."))
+    timed = df[(df["status"] == "passed") & (df["time_ms_median"] > 0)]
+    if "throttled" not in df.columns or not timed["throttled"].fillna("").astype(str).ne("").any():
+        return blocks
+    hot = timed[timed["throttled"].fillna("").astype(str).str.strip() == "yes"]
+    blocks.append(("p", f"{len(hot)} of {len(timed)} timed rows were timed while the GPU was "
+                        "throttled (a power, thermal or hardware slowdown reason, or an SM clock "
+                        "below 75% of its maximum): their times may be slower than the GPU's "
+                        "best, and they are marked THROTTLED in the rankings."
+                        if len(hot) else
+                        f"None of the {len(timed)} timed rows was timed while throttled."))
+    if len(hot):
+        rows = []
+        for i, r in hot.iterrows():
+            g = (r["key"], r["dtype"], r["layout"])
+            rows.append([d.labels[g], r["dtype"], r["layout"], r["impl"],
+                         fmt_ms(r["time_ms_median"]),
+                         fmt_num(r.get("sm_clock_mean_mhz", float("nan"))),
+                         fmt_num(r.get("power_mean_w", float("nan"))),
+                         str(r.get("throttle_reasons", ""))])
+        blocks.append(("table", ["shape", "dtype", "layout", "impl", "median ms",
+                                 "mean SM clock MHz", "mean power W", "reasons"], rows))
+    return blocks
+
+
 def rankings_section(d):
     # accuracy (tconv_bench): full, or reduced (passed within the documented bound for
     # reduced-precision algorithms); shown where any input has the column.
     has_accuracy = "accuracy" in d.df.columns
+    has_clocks = any(c in d.df.columns and d.df[c].fillna("").astype(str).ne("").any()
+                     for c in ("sm_clock_mean_mhz", "throttled"))
     blocks = [("h2", "Rankings per shape"),
               ("p", "Passed implementations, fastest first. % of floor: the roofline time from "
                     "the ceilings measured in the same run (GEMM rate of the dtype, copy "
@@ -515,10 +570,12 @@ def rankings_section(d):
                          fmt_num(r.get("gflops", float("nan"))), fmt_pct(d.floor_pct(r)),
                          fmt_bytes(r.get("workspace_bytes", float("nan"))),
                          str(r.get("deterministic", ""))]
-                        + ([str(r.get("accuracy", ""))] if has_accuracy else []))
+                        + ([str(r.get("accuracy", ""))] if has_accuracy else [])
+                        + ([clocks_text(r)] if has_clocks else []))
         blocks.append(("table", ["rank", "impl", "algo", "median ms", "x slower", "GFLOP/s",
                                  "% of floor", "workspace", "deterministic"]
-                       + (["accuracy"] if has_accuracy else []), rows))
+                       + (["accuracy"] if has_accuracy else [])
+                       + (["SM clock"] if has_clocks else []), rows))
     return blocks
 
 
@@ -673,7 +730,25 @@ def make_plots(d, tt, out, dpi):
         ax.margins(x=0.25)
         files[f"totals_{dtype}_{layout}"] = save(
             fig, f"totals_{tr.safe_name(dtype)}_{tr.safe_name(layout)}.png")
+    # The roofline per dtype, drawn by plot.py (one drawing for both scripts).
+    import plot
+    for path in plot.plot_rooflines(d.df, colors, out, dpi, banner=banner):
+        name = os.path.basename(path)
+        files["roofline_" + name[len("roofline_"):-len(".png")]] = name
     return files
+
+
+def roofline_section(d, plots):
+    blocks = [("h2", "Roofline"),
+              ("p", "Every passed row at its arithmetic intensity (useful FLOPs over minimum "
+                    "bytes, docs/measurement.md) and its useful GFLOP/s, coloured by "
+                    "implementation; the roofs are the ceilings measured at the start of the same "
+                    "run (copy bandwidth, the GEMM rate of the dtype); the fastest row of each "
+                    "shape and layout is ringed. A ringed point far below both roofs is a shape "
+                    "no implementation handles well.")]
+    for key in sorted(k for k in plots if k.startswith("roofline_")):
+        blocks.append(("img", plots[key], f"roofline, {key[len('roofline_'):]}"))
+    return blocks
 
 
 # ---- rendering -----------------------------------------------------------------------------------
@@ -765,8 +840,10 @@ def build_report(args):
         blocks += tb
     blocks += default_section(d, shapes, args.setup_threshold_ms)
     blocks += speedups_section(d, plots)
+    blocks += roofline_section(d, plots)
     blocks += rankings_section(d)
     blocks += failures_section(d)
+    blocks += clocks_section(d)
     blocks += environment_section(d)
     intro = [("p", f"From {', '.join(f'`{p}`' for p in args.csv)}: {len(df)} rows, "
                    f"{len(d.groups)} (shape, dtype, layout) groups, "

@@ -40,6 +40,7 @@ NUMERIC_COLUMNS = set(PROBLEM_FIELDS) | {
     "setup_ms", "flops", "min_bytes",
     "ceiling_copy_gbps", "ceiling_sgemm_tflops", "ceiling_tf32_tflops", "ceiling_hgemm_tflops",
     "count", "pad_begin_h", "pad_begin_w", "pad_end_h", "pad_end_w",
+    "sm_clock_mean_mhz", "power_mean_w", "energy_per_call_j",
 }
 
 # Storage bytes of one element (tf32 is stored as fp32).
@@ -796,7 +797,13 @@ def stamp_fixture_banner(fig, banner: str) -> None:
         return
     import textwrap
 
-    fig.text(0.5, 1.0, textwrap.fill(banner, 80), ha="center", va="bottom", fontsize=9,
+    # Above the highest thing already drawn (a two-line title reaches past the figure's top), so
+    # that the banner never covers the plot's own title: the box's padding (0.6 x 9 pt) plus 2 pt
+    # of air below the text's baseline.
+    fig.canvas.draw()
+    top_in = fig.get_tightbbox(fig.canvas.get_renderer()).y1
+    y = max(1.0, top_in / fig.get_figheight()) + (0.6 * 9 + 2) / 72 / fig.get_figheight()
+    fig.text(0.5, y, textwrap.fill(banner, 80), ha="center", va="bottom", fontsize=9,
              color="white", fontweight="bold", transform=fig.transFigure,
              bbox=dict(facecolor="#cc0000", edgecolor="#cc0000", boxstyle="square,pad=0.6"))
 

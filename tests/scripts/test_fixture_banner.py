@@ -73,3 +73,35 @@ def test_rows_from_a_named_gpu_get_no_banner(tmp_path, run_script):
     assert res.returncode == 0, res.stderr
     for p in pngs(tmp_path / "r") + pngs(tmp_path / "p"):
         assert not red_stripe_on_top(p), p
+
+
+def test_the_banner_never_covers_a_title(tmp_path, monkeypatch):
+    """Every figure report.py and plot.py draw from the fixture: once stamped, the banner's box
+    overlaps no title (the axes' titles, two lines with the GPU note, and any figure title)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import plot
+    import report
+    import tconv_results as tr
+
+    stamp = tr.stamp_fixture_banner
+    checked = []
+
+    def stamp_and_check(fig, banner):
+        stamp(fig, banner)
+        fig.canvas.draw()
+        box = fig.texts[-1].get_bbox_patch().get_window_extent()
+        titles = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title)
+                  if t.get_text()] + [t for t in fig.texts[:-1] if t.get_text()]
+        assert titles, "a figure without a title"
+        for t in titles:
+            assert not box.overlaps(t.get_window_extent()), (t.get_text(), box, t.get_window_extent())
+        checked.append(titles[0].get_text())
+
+    monkeypatch.setattr(tr, "stamp_fixture_banner", stamp_and_check)
+    assert report.main([FIXTURE, "--out", str(tmp_path / "r")]) == 0
+    assert plot.main([FIXTURE, "--out", str(tmp_path / "p")]) == 0
+    assert len(checked) == len(pngs(tmp_path / "r")) + len(pngs(tmp_path / "p")), checked
+    assert any(c.startswith("speedup, fp32") for c in checked)
+    assert any(c.startswith("roofline, fp16") for c in checked)

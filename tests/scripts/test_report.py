@@ -417,3 +417,48 @@ def test_model_default_choice_per_layer(run_script, tmp_path, model_files):
     assert "2 of 3 layer shapes have both rows" in sec
     assert "loses 4.7 ms" in sec and "68 ms of setup more" in sec
     assert "break-even after 15 model calls" in sec
+
+
+def test_throttled_rows_are_marked_and_missing_nvml_is_said_once(run_script, tmp_path):
+    """The clock columns (docs/results-csv.md): a row timed while throttled is marked in the
+    summary, its ranking and a table of its own; rows without NVML say why once."""
+    rows = read_rows(FIXTURE)
+    cols = fixture_columns() + ["sm_clock_mean_mhz", "power_mean_w", "energy_per_call_j",
+                                "throttle_reasons", "throttled", "nvml"]
+    passed = [r for r in rows if r["status"] == "passed"]
+    # The fastest row of the first group: the pick, timed while power-capped.
+    first = (passed[0]["suite"], passed[0]["shape"], passed[0]["dtype"], passed[0]["layout"])
+    group = [r for r in passed if (r["suite"], r["shape"], r["dtype"], r["layout"]) == first]
+    pick = min(group, key=lambda r: float(r["time_ms_median"]))
+    for r in rows:
+        timed = r["status"] == "passed"
+        r.update(sm_clock_mean_mhz="1980" if timed else "", power_mean_w="650" if timed else "",
+                 throttle_reasons="none" if timed else "", throttled="no" if timed else "",
+                 nvml="nvml 13.580.82")
+    pick.update(sm_clock_mean_mhz="1410", throttle_reasons="sw_power_cap", throttled="yes")
+    path = tmp_path / "clocks.csv"
+    write_rows(path, rows, cols)
+    _, md, _ = run_report(run_script, tmp_path, str(path))
+    clocks = section(md, "Clocks, power and throttling")
+    assert f"{len(rows)} rows: clocks and power from `nvml 13.580.82`" in clocks
+    assert f"1 of {len(passed)} timed rows were timed while the GPU was throttled" in clocks
+    label = f"{pick['suite']}/{pick['shape']}"
+    hot = table_rows(clocks, label)
+    assert len(hot) == 1 and hot[0][3] == pick["impl"] and hot[0][-1] == "sw_power_cap"
+    summ = [c for c in table_rows(section(md, "Summary"), label)
+            if c[1] == pick["dtype"] and c[2] == pick["layout"]]
+    assert summ[0][3] == pick["impl"] + " (THROTTLED)"
+    ranking = section(md, "Rankings per shape")
+    assert "| 1* | " + pick["impl"] + " |" in ranking
+    assert ranking.count("THROTTLED: sw_power_cap") == 1
+    assert "1980 MHz" in ranking
+
+    # Without NVML: empty cells, the reason once, nothing marked.
+    for r in rows:
+        r.update(sm_clock_mean_mhz="", power_mean_w="", throttle_reasons="", throttled="",
+                 nvml="unavailable: cannot load libnvidia-ml.so.1")
+    write_rows(path, rows, cols)
+    _, md, _ = run_report(run_script, tmp_path, str(path), out="rep2")
+    clocks = section(md, "Clocks, power and throttling")
+    assert clocks.count("unavailable: cannot load libnvidia-ml.so.1") == 1
+    assert "THROTTLED" not in md and "SM clock" not in md

@@ -50,7 +50,9 @@ window.addEventListener("load", function () {
   pre.id = "tconv-probe";
   pre.textContent = JSON.stringify({images: images, tables: tables,
       banner: banner ? {text: banner.innerText, box: box(banner)} : null,
-      first_h2: h2 ? box(h2) : null});
+      first_h2: h2 ? box(h2) : null,
+      h2s: Array.prototype.map.call(document.querySelectorAll("h2"), function (e) {
+        return e.innerText; })});
   document.body.appendChild(pre);
 });
 </script>"""
@@ -121,6 +123,13 @@ def test_report_html_renders_every_plot_and_the_pick_table(tmp_path, run_script)
                         for r in csv.DictReader(f))
     assert n_default > 0 and defaults[0]["rows"] == n_default
     assert "break-even calls" in defaults[0]["header"] and defaults[0]["box"]["height"] > 0
+
+    # A roofline per dtype of the fixture, drawn whole (the loop above) under its own heading.
+    with open(FIXTURE, encoding="utf-8") as f:
+        dtypes = {r["dtype"] for r in csv.DictReader(f) if r["status"] == "passed"}
+    roofs = sorted(i["alt"] for i in seen["images"] if i["alt"].startswith("roofline, "))
+    assert roofs == sorted(f"roofline, {t}" for t in dtypes), roofs
+    assert "Roofline" in seen["h2s"], seen["h2s"]
 
     # The fixture's banner is shown, above the first section.
     assert seen["banner"] and "NOT A MEASUREMENT" in seen["banner"]["text"]
