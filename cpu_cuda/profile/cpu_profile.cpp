@@ -84,7 +84,7 @@ int profile_row(const Args& a, const Shape& s) {
   prof::clear();
   const std::string note = profile::run_impl(a.impl, a.dtype, a.layout, p, o);
   if (!note.empty()) std::printf("   %s\n", note.c_str());
-  double total = 0;
+  double total_lo = 0, total_hi = 0;
   for (const prof::LaunchProfile& l : prof::launches()) {
     // FFMA lower bound for a CUDA-core kernel: the row's useful FMAs, given to its main (last)
     // launch only, since any split over the launches would be arbitrary. gemm_col2im's FMAs
@@ -93,10 +93,12 @@ int profile_row(const Args& a, const Shape& s) {
     const double ffma =
         main_kernel && l.mma == 0 && a.impl != "gemm_col2im" ? p.flops() / 2 : 0;
     std::printf("%s", profile::format_launch(l, m, ffma).c_str());
-    total += profile::estimate(l, m, ffma).seconds;
+    const profile::Estimate e = profile::estimate(l, m, ffma);
+    total_lo += e.lo;
+    total_hi += e.hi;
   }
-  std::printf("   row: %zu launch(es), predicted %.3f ms in all (CPU-model estimate, %s)\n",
-              prof::launches().size(), total * 1e3, m.name.c_str());
+  std::printf("   row: %zu launch(es), predicted %.3f-%.3f ms in all (CPU-model estimate, %s)\n",
+              prof::launches().size(), total_lo * 1e3, total_hi * 1e3, m.name.c_str());
   return 0;
 }
 

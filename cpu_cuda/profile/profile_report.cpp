@@ -37,9 +37,11 @@ std::string si(double v) {
   return fmt(u == 0 ? "%.0f" : "%.2f", v) + units[u];
 }
 
-std::string seconds(double s) {
-  if (s >= 1e-3) return fmt("%.3f ms", s * 1e3);
-  return fmt("%.2f us", s * 1e6);
+// A low-high range of seconds in one unit.
+std::string range(double lo, double hi) {
+  const bool ms = hi >= 1e-3;
+  const double f = ms ? 1e3 : 1e6;
+  return fmt(ms ? "%.3f" : "%.2f", lo * f) + fmt(ms ? "-%.3f ms" : "-%.2f us", hi * f);
 }
 
 const char* kind_name(Kind k) { return k == Kind::load ? "load" : k == Kind::store ? "store" : "atomic"; }
@@ -99,6 +101,15 @@ SiteCounters total_space(const LaunchProfile& l, Space space) {
   return s;
 }
 
+double combine(const std::vector<double>& times, double p) {
+  double m = 0;
+  for (double t : times) m = std::max(m, t);
+  if (m <= 0) return 0;
+  double sum = 0;
+  for (double t : times) sum += std::pow(t / m, p);  // scaled: no overflow for large p
+  return m * std::pow(sum, 1.0 / p);
+}
+
 Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_ffma) {
   Estimate e;
   // SM-local work: the busiest SM runs ceil(blocks / SMs) of the (on average equal) blocks.
@@ -117,23 +128,31 @@ Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_f
     }
     dram += v;
   }
-  e.parts.push_back({"shared", sh.wavefronts * busiest / (m.smem_wavefronts_per_clk * m.clock_hz),
-                     si(sh.wavefronts) + " wavefronts"});
-  e.parts.push_back({"mma.sync", l.mma * busiest / (m.mma_sync_per_clk * m.clock_hz),
-                     si(l.mma) + " instructions"});
+  // work / rate: the low time at the high rate and the high time at the low one.
+  auto part = [&](const char* resource, double work, Range rate, std::string basis) {
+    e.parts.push_back({resource, work / rate.hi, work / rate.lo, std::move(basis)});
+  };
+  part("shared", sh.wavefronts * busiest, m.smem_wavefronts_per_s(),
+       si(sh.wavefronts) + " wavefronts");
+  part("mma.sync", l.mma * busiest, m.mma_sync_per_s(), si(l.mma) + " instructions");
   if (useful_ffma > 0 && l.mma == 0)
-    e.parts.push_back({"ffma", useful_ffma * busiest / (m.ffma_lanes_per_clk * m.clock_hz),
-                       si(useful_ffma) + " useful FMAs (not counted: a lower bound)"});
-  e.parts.push_back({"l2", gl.sectors * 32 / m.l2_bytes_per_s, si(gl.sectors * 32) + "B in sectors"});
+    part("ffma", useful_ffma * busiest, m.ffma_per_s(),
+         si(useful_ffma) + " useful FMAs (not counted: a lower bound)");
+  part("l2", gl.sectors * 32, m.l2_bytes_per_s(), si(gl.sectors * 32) + "B in sectors");
   if (!l.buffers.empty() && dram > 0)
-    e.parts.push_back({"dram", dram / m.dram_bytes_per_s,
-                       si(dram) + "B modelled" +
-                           (suspect ? " (unreliable buffers counted once at their size)" : "")});
-  for (const auto& p : e.parts)
-    if (p.seconds > e.seconds) {
-      e.seconds = p.seconds;
-      e.bound = p.resource;
-    }
+    part("dram", dram, m.dram_bytes_per_s,
+         si(dram) + "B modelled" + (suspect ? " (unreliable buffers counted once at their size)" : ""));
+  std::vector<double> lo, hi;
+  double max_lo = -1, max_hi = -1;
+  for (const auto& p : e.parts) {
+    lo.push_back(p.lo);
+    hi.push_back(p.hi);
+    if (p.lo > max_lo) max_lo = p.lo, e.bound_lo = p.resource;
+    if (p.hi > max_hi) max_hi = p.hi, e.bound_hi = p.resource;
+  }
+  e.lo = combine(lo, m.overlap_p) + m.launch_overhead_s.lo;
+  e.hi = combine(hi, m.overlap_p) + m.launch_overhead_s.hi;
+  if (e.bound_lo == e.bound_hi) e.bound = e.bound_lo;
   return e;
 }
 
@@ -175,10 +194,18 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
     }
   }
   const Estimate e = estimate(l, m, useful_ffma);
-  os << "  CPU-model estimate on " << m.name << " (cpu_cuda/profile/machine_model.hpp):\n";
+  os << "  CPU-model estimate on " << m.name
+     << " (cpu_cuda/profile/machine_model.hpp; low-high from the constants' ranges):\n";
   for (const auto& p : e.parts)
-    os << "    " << p.resource << ": " << seconds(p.seconds) << "  (" << p.basis << ")\n";
-  os << "    predicted " << seconds(e.seconds) << ", bound: " << e.bound << "\n";
+    os << "    " << p.resource << ": " << range(p.lo, p.hi) << "  (" << p.basis << ")\n";
+  os << "    launch overhead: " << range(m.launch_overhead_s.lo, m.launch_overhead_s.hi)
+     << "  (assumed)\n";
+  os << "    predicted " << range(e.lo, e.hi) << " (CPU-model estimate; resources combined as "
+     << fmt("(sum t^%g)^(1/", m.overlap_p) << fmt("%g)), ", m.overlap_p)
+     << (e.bound.empty() ? "bound: not decided (" + e.bound_lo + " at the low end, " +
+                               e.bound_hi + " at the high end)"
+                         : "bound: " + e.bound)
+     << "\n";
   return os.str();
 }
 

@@ -26,16 +26,23 @@ SiteCounters total_space(const LaunchProfile& l, Space space);
 // The profiler settings that go with a machine model (wave size, L2 size).
 ::cpu_cuda::prof::Settings settings_for(const MachineModel& m, int sample_blocks, bool l2);
 
+// A launch's time per resource and in all, each as a range: lo with the fast end of every
+// constant of the machine model, hi with the slow end (machine_model.hpp). The bound is the
+// resource that takes longest; it is named only where the same one does under both ends.
 struct Estimate {
   struct Part {
     std::string resource;
-    double seconds = 0;
+    double lo = 0, hi = 0;
     std::string basis;  // what the time is computed from
   };
   std::vector<Part> parts;
-  double seconds = 0;   // the largest part: the predicted time
-  std::string bound;    // its resource
+  double lo = 0, hi = 0;  // the parts combined (MachineModel::overlap_p) plus the launch overhead
+  std::string bound;      // empty when the largest part differs between the two ends
+  std::string bound_lo, bound_hi;  // the largest part at each end
 };
+
+// The rule that combines resources running at once into one time: (sum t_i^p)^(1/p).
+double combine(const std::vector<double>& times, double p);
 
 // useful_ffma: FP32 FMAs the kernel must issue where it runs no mma.sync (0 if unknown): the
 // runtime counts memory accesses and mma.sync, not arithmetic instructions.
