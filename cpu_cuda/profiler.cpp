@@ -737,12 +737,14 @@ std::vector<uint64_t> choose_sample(dim3 g, int budget) {
   return out;
 }
 
-int resident_blocks(const Settings& cfg, dim3 block, int64_t smem) {
-  const int threads = int(block.x * block.y * block.z);
-  int r = std::min(cfg.max_blocks_per_sm, cfg.max_threads_per_sm / std::max(1, threads));
-  if (smem > 0)
-    r = std::min<int64_t>(r, cfg.smem_per_sm / (smem + cfg.smem_reserved_per_block));
-  return std::max(1, r);
+int kernel_registers(const Settings& cfg, const void* kernel) {
+  if (!cfg.registers_per_thread) return 0;
+  const std::string sym = function_symbol(kernel);
+  return sym.empty() ? 0 : cfg.registers_per_thread(sym);
+}
+
+Residency resident_blocks(const Settings& cfg, dim3 block, int64_t smem, int regs) {
+  return residency(cfg, int(block.x * block.y * block.z), smem, regs);
 }
 
 struct Fenwick {
@@ -831,7 +833,8 @@ void run_l2_model(LaunchState& L, LaunchProfile& out) {
     }
     return best;
   };
-  const int resident = resident_blocks(cfg, L.block, out.static_smem);
+  const int resident =
+      resident_blocks(cfg, L.block, out.static_smem, kernel_registers(cfg, L.kernel)).blocks;
   out.resident_blocks_per_sm = resident;
   const uint64_t wave = uint64_t(cfg.sms) * uint64_t(resident);
   const uint64_t nwaves = (L.blocks + wave - 1) / wave;
@@ -914,6 +917,30 @@ void run_l2_model(LaunchState& L, LaunchProfile& out) {
 bool instrumented() { return g_instrumented; }
 
 void configure(const Settings& s) { st().settings = s; }
+
+Residency residency(const Settings& cfg, int threads_per_block, int64_t smem_per_block,
+                    int regs_per_thread) {
+  Residency r;
+  const int threads = std::max(1, threads_per_block);
+  r.blocks = cfg.max_blocks_per_sm;
+  r.limit = "blocks";
+  auto limit = [&](int64_t n, const char* why) {
+    if (n < r.blocks) {
+      r.blocks = int(n);
+      r.limit = why;
+    }
+  };
+  limit(cfg.max_threads_per_sm / threads, "threads");
+  if (smem_per_block > 0)
+    limit(cfg.smem_per_sm / (smem_per_block + cfg.smem_reserved_per_block), "shared memory");
+  if (regs_per_thread > 0) {
+    const int warps = (threads + 31) / 32;
+    const int64_t per_warp = (int64_t(regs_per_thread) * 32 + 255) / 256 * 256;
+    limit(cfg.regs_per_sm / (per_warp * warps), "registers");
+  }
+  r.blocks = std::max(1, r.blocks);  // a block that fits nowhere still runs (the launch fails)
+  return r;
+}
 const Settings& settings() { return st().settings; }
 const std::vector<LaunchProfile>& launches() { return st().launches; }
 void clear() { st().launches.clear(); }
@@ -1049,7 +1076,10 @@ void launch_end(bool failed) {
   std::sort(out.sites.begin(), out.sites.end(), [](const SiteCounters& a, const SiteCounters& b) {
     return a.where != b.where ? a.where < b.where : a.pc < b.pc;
   });
-  out.resident_blocks_per_sm = resident_blocks(s.settings, L.block, out.static_smem);
+  out.regs_per_thread = kernel_registers(s.settings, L.kernel);
+  const Residency res = resident_blocks(s.settings, L.block, out.static_smem, out.regs_per_thread);
+  out.resident_blocks_per_sm = res.blocks;
+  out.residency_limit = res.limit;
   for (size_t a = 0; a < L.allocs.size(); ++a) {
     BufferTraffic bt;
     bt.name = L.allocs[a].name;

@@ -50,6 +50,7 @@
 
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -75,9 +76,24 @@ struct Settings {
   int64_t smem_per_sm = 228 * 1024;
   int64_t smem_reserved_per_block = 1024;
   int64_t l2_bytes = 50 * 1000 * 1000;
+  int regs_per_sm = 65536;
+  // Registers per thread of a kernel's GPU machine code, by the demangled symbol of its CPU
+  // build (function_symbol); 0 where unknown, and then registers do not limit residency.
+  std::function<int(const std::string& symbol)> registers_per_thread;
 };
 void configure(const Settings& s);
 const Settings& settings();
+
+// Blocks of one kernel resident on an SM at once: the least of what the threads, the shared
+// memory, the registers and the block limit allow, and which of them binds ("threads",
+// "shared memory", "registers" or "blocks"). Registers are allocated per warp in units of 256
+// (CUDA's occupancy calculator for compute capability 9.0); regs_per_thread 0: not a limit.
+struct Residency {
+  int blocks = 1;
+  std::string limit;
+};
+Residency residency(const Settings& cfg, int threads_per_block, int64_t smem_per_block,
+                    int regs_per_thread);
 
 struct SiteCounters {
   uintptr_t pc = 0;  // the instruction's address (offset in the binary, stable per build)
@@ -110,6 +126,8 @@ struct LaunchProfile {
   double scale = 1;             // blocks / blocks_run
   int64_t static_smem = 0;      // bytes of the __shared__ arrays the kernel touched
   int resident_blocks_per_sm = 0;
+  std::string residency_limit;  // Residency::limit
+  int regs_per_thread = 0;      // of the GPU machine code; 0: unknown
   double mma = 0;               // mma.sync instructions (scaled)
   std::vector<SiteCounters> sites;
   std::vector<BufferTraffic> buffers;  // filled when the L2 model ran

@@ -19,8 +19,8 @@ struct Range {
 
 struct MachineModel {
   std::string name;
-  int sms;          // streaming multiprocessors
-  Range clock_hz;   // SM clock under load
+  int sms;         // streaming multiprocessors
+  Range clock_hz;  // SM clock under load
   // Per SM and per clock:
   double smem_wavefronts_per_clk;
   Range mma_sync_per_clk;  // warp-wide mma.sync (m16n8k16 16-bit or m16n8k8 tf32)
@@ -64,7 +64,7 @@ inline MachineModel h200() {
   // mma.sync m16n8k16 f16 -> f32 on an H100 SXM: about 668 TFLOP/s (67% of the 989.4 dense peak;
   // arXiv 2501.12084, "Dissecting the NVIDIA Hopper Architecture through Microbenchmarking and
   // Multiple Level Analysis", tensor-core section, and its public H100 reproductions). The paper
-  // does not state its clock: 668e12 / (132 x 4096 FLOP) per SM and second is 0.674 mma.sync per
+  // does not state its clock: 668e12 / (132 x 4096 FLOP) per SM and second is 0.675 mma.sync per
   // clock at 1.83 GHz and 0.624 at 1.98 GHz. tf32 m16n8k8 is half the FLOP at half the 16-bit
   // rate: the same instruction rate.
   m.mma_sync_per_clk = {668e12 / (132 * 4096.0 * 1.98e9), 668e12 / (132 * 4096.0 * 1.83e9)};
@@ -80,9 +80,9 @@ inline MachineModel h200() {
   // datasheet's DRAM bandwidth in public Hopper copy benchmarks, 4.32 TB/s at the low end, until
   // the run's own copy ceiling (the CSV's ceiling_copy_gbps) replaces it.
   m.dram_bytes_per_s = {0.9 * 4.8e12, 4.8e12};
-  m.l2_bytes = 50e6;           // whitepaper: 50 MB L2 (H100 SXM5; H200 the same die)
-  m.smem_per_sm = 228 * 1024;  // CUDA C++ Programming Guide, compute capability 9.0: 228 KB per SM
-  m.regs_per_sm = 65536;       // same table: 64K 32-bit registers per SM
+  m.l2_bytes = 50e6;            // whitepaper: 50 MB L2 (H100 SXM5; H200 the same die)
+  m.smem_per_sm = 228 * 1024;   // CUDA C++ Programming Guide, compute capability 9.0: 228 KB per SM
+  m.regs_per_sm = 65536;        // same table: 64K 32-bit registers per SM
   m.max_threads_per_sm = 2048;  // same table
   m.max_blocks_per_sm = 32;     // same table
   // No public Hopper measurement of the gap between two dependent launches of one stream was

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "cpu_cuda/profile/kernel_resources.hpp"
+
 namespace tconv::profile {
 
 namespace {
@@ -98,6 +100,10 @@ SiteCounters total_space(const LaunchProfile& l, Space space) {
   s.max_blocks_per_sm = m.max_blocks_per_sm;
   s.smem_per_sm = int64_t(m.smem_per_sm);
   s.l2_bytes = int64_t(m.l2_bytes);
+  s.regs_per_sm = m.regs_per_sm;
+  s.registers_per_thread = [](const std::string& symbol) {
+    return build_kernel_resources().of_cpu_symbol(symbol);
+  };
   return s;
 }
 
@@ -141,7 +147,8 @@ Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_f
   part("l2", gl.sectors * 32, m.l2_bytes_per_s(), si(gl.sectors * 32) + "B in sectors");
   if (!l.buffers.empty() && dram > 0)
     part("dram", dram, m.dram_bytes_per_s,
-         si(dram) + "B modelled" + (suspect ? " (unreliable buffers counted once at their size)" : ""));
+         si(dram) + "B modelled" +
+             (suspect ? " (unreliable buffers counted once at their size)" : ""));
   std::vector<double> lo, hi;
   double max_lo = -1, max_hi = -1;
   for (const auto& p : e.parts) {
@@ -162,7 +169,15 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
   os << "  grid (" << l.grid.x << "," << l.grid.y << "," << l.grid.z << ") block (" << l.block.x
      << "," << l.block.y << "," << l.block.z << "): " << l.blocks << " blocks, " << l.blocks_run
      << " run, counts scaled x" << fmt("%.2f", l.scale) << "; static shared " << l.static_smem
-     << " B; " << l.resident_blocks_per_sm << " resident blocks/SM (threads and shared memory)\n";
+     << " B\n";
+  const KernelResources& kr = build_kernel_resources();
+  os << "  residency: " << l.resident_blocks_per_sm << " blocks/SM, limited by "
+     << l.residency_limit << "; registers: "
+     << (l.regs_per_thread > 0 ? std::to_string(l.regs_per_thread) + "/thread (" + kr.arch +
+                                     " machine code of this build, cuobjdump)"
+         : !kr.unavailable.empty() ? "not counted (" + kr.unavailable + ")"
+                                   : "not counted (kernel not in the " + kr.arch + " dump)")
+     << "\n";
   char line[512];
   std::snprintf(line, sizeof line, "  %-72s %-6s %-6s %10s %8s %8s %8s %7s\n", "site", "space",
                 "kind", "requests", "B/req", "sect/req", "wf/req", "eff");
@@ -202,8 +217,8 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
      << "  (assumed)\n";
   os << "    predicted " << range(e.lo, e.hi) << " (CPU-model estimate; resources combined as "
      << fmt("(sum t^%g)^(1/", m.overlap_p) << fmt("%g)), ", m.overlap_p)
-     << (e.bound.empty() ? "bound: not decided (" + e.bound_lo + " at the low end, " +
-                               e.bound_hi + " at the high end)"
+     << (e.bound.empty() ? "bound: not decided (" + e.bound_lo + " at the low end, " + e.bound_hi +
+                               " at the high end)"
                          : "bound: " + e.bound)
      << "\n";
   return os.str();

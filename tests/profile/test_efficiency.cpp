@@ -124,6 +124,13 @@ TEST_F(Efficiency, PhaseGemmFp16NhwcSamUp1) {
   const prof::LaunchProfile l =
       profile_row("phase_gemm", builtin("modern", "sam_up1_b64"), DType::fp16, Layout::nhwc, 8, true);
   std::printf("%s", profile::format_launch(l, profile::h200(), 0).c_str());
+  // Occupancy with the registers of this build's sm_90 code of the same kernel (the L2 model's
+  // waves use the same residency).
+  EXPECT_GT(l.regs_per_thread, 0) << l.kernel_name << " not found in the machine-code dump";
+  EXPECT_EQ(l.resident_blocks_per_sm,
+            prof::residency(profile::settings_for(profile::h200(), 0, false),
+                            int(l.block.x * l.block.y * l.block.z), l.static_smem,
+                            l.regs_per_thread).blocks);
   EXPECT_GE(sector_eff(l, Kind::load, "ALoader::load"), 0.90) << "x loads (NHWC: contiguous)";
   EXPECT_GE(sector_eff(l, Kind::load, "BLoader::load"), 0.90) << "w loads (KRSC: contiguous)";
   EXPECT_LE(shared_ratio(l, Kind::load, "tc_compute"), 1.25) << "fragment reads";

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "cpu_cuda/profile/kernel_resources.hpp"
 #include "cpu_cuda/profile/machine_model.hpp"
 #include "cpu_cuda/profile/profile_report.hpp"
 
@@ -67,8 +68,8 @@ TEST(MachineModel, ResourcesOfEqualTimeDoNotOverlapPerfectly) {
   EXPECT_DOUBLE_EQ(combine({1.0}, 4), 1.0);
   EXPECT_NEAR(combine({1.0, 1.0}, 4), std::pow(2.0, 0.25), 1e-12);
   EXPECT_NEAR(combine({1.0, 1.0, 1.0}, 4), std::pow(3.0, 0.25), 1e-12);
-  EXPECT_LT(combine({2.0, 1.0}, 4), 2.0 * 1.04);  // one twice the other dominates
-  EXPECT_NEAR(combine({3.0, 4.0}, 1), 7.0, 1e-12);  // p = 1: no overlap
+  EXPECT_LT(combine({2.0, 1.0}, 4), 2.0 * 1.04);     // one twice the other dominates
+  EXPECT_NEAR(combine({3.0, 4.0}, 1), 7.0, 1e-12);   // p = 1: no overlap
   EXPECT_NEAR(combine({3.0, 4.0}, 200), 4.0, 0.02);  // large p: the max
   EXPECT_EQ(combine({}, 4), 0.0);
   EXPECT_EQ(combine({0.0, 0.0}, 4), 0.0);
@@ -95,6 +96,74 @@ TEST(MachineModel, TheBoundIsNamedOnlyWhereBothEndsAgree) {
   const std::string text = format_launch(launch(1, wavefronts, 0, bytes / 2), m, 0);
   EXPECT_NE(text.find("CPU-model estimate"), std::string::npos);
   EXPECT_NE(text.find("bound: shared"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tconv::profile
+
+namespace tconv::profile {
+namespace {
+
+namespace prof = ::cpu_cuda::prof;
+
+TEST(Occupancy, TheLeastOfThreadsSharedMemoryRegistersAndTheBlockLimit) {
+  prof::Settings s = settings_for(h200(), 0, false);
+  // Registers are allocated per warp in units of 256: 190 x 32 = 6080 -> 6144 per warp, 8 warps
+  // = 49152 of 65536: one block (phase_gemm's 128x128 fp16 tile); 165 -> 5376 per warp, 4 warps
+  // = 21504: three.
+  prof::Residency r = prof::residency(s, 256, 32768, 190);
+  EXPECT_EQ(r.blocks, 1);
+  EXPECT_EQ(r.limit, "registers");
+  r = prof::residency(s, 128, 0, 165);
+  EXPECT_EQ(r.blocks, 3);
+  EXPECT_EQ(r.limit, "registers");
+  // Without a register count: threads (2048 / 256) or shared memory (228 KiB / (100 KiB + the
+  // 1 KiB the runtime reserves per block)).
+  r = prof::residency(s, 256, 0, 0);
+  EXPECT_EQ(r.blocks, 8);
+  EXPECT_EQ(r.limit, "threads");
+  r = prof::residency(s, 128, 100 * 1024, 0);
+  EXPECT_EQ(r.blocks, 2);
+  EXPECT_EQ(r.limit, "shared memory");
+  r = prof::residency(s, 32, 0, 16);
+  EXPECT_EQ(r.blocks, 32);
+  EXPECT_EQ(r.limit, "blocks");
+}
+
+TEST(Occupancy, RegistersComeFromTheMachineCodeDumpByTheCpuBuildsName) {
+  const std::string dump =
+      "member libtconv_kernels.a:phase_gemm.cu.o:\n\nFatbin elf code:\n================\n"
+      "arch = sm_80\ncode version = [1,8]\n\nResource usage:\n Common:\n  GLOBAL:0\n"
+      " Function void tconv::gpu_run::k<float>(tconv::gpu_run::P):\n"
+      "  REG:64 STACK:0 SHARED:0 LOCAL:0 CONSTANT[0]:512 TEXTURE:0 SURFACE:0 SAMPLER:0\n"
+      "\nFatbin elf code:\n================\narch = sm_90\n\nResource usage:\n Common:\n"
+      " Function void tconv::gpu_run::k<float>(tconv::gpu_run::P):\n"
+      "  REG:72 STACK:0 SHARED:0 LOCAL:0 CONSTANT[0]:512 TEXTURE:0 SURFACE:0 SAMPLER:0\n"
+      " Function void tconv::gpu_run::k<__half>(tconv::gpu_run::P):\n"
+      "  REG:90 STACK:0 SHARED:0 LOCAL:0 CONSTANT[0]:512 TEXTURE:0 SURFACE:0 SAMPLER:0\n";
+  const KernelResources r = parse_kernel_resources(dump);
+  EXPECT_EQ(r.unavailable, "");
+  EXPECT_EQ(r.regs.size(), 2u);  // sm_80's count is not Hopper's
+  EXPECT_EQ(r.of_cpu_symbol("void tconv::cpu_run::k<float>(tconv::cpu_run::P)"), 72);
+  EXPECT_EQ(r.of_cpu_symbol("void tconv::cpu_run::k<__half>(tconv::cpu_run::P)"), 90);
+  EXPECT_EQ(r.of_cpu_symbol("void tconv::cpu_run::k<double>(tconv::cpu_run::P)"), 0);
+  const KernelResources none = parse_kernel_resources("# unavailable: cuobjdump was not found\n");
+  EXPECT_EQ(none.unavailable, "cuobjdump was not found");
+  EXPECT_NE(parse_kernel_resources("").unavailable, "");
+}
+
+// The build's own dump (cmake/kernel_resources.cmake): present, and it names phase_gemm's kernels.
+TEST(Occupancy, TheBuildDumpedItsKernelsRegisters) {
+  const KernelResources& r = build_kernel_resources();
+  ASSERT_EQ(r.unavailable, "") << "the build wrote no register counts";
+  int gemm = 0;
+  for (const auto& [name, regs] : r.regs)
+    if (name.find("phase_gemm_kernel<") != std::string::npos) {
+      ++gemm;
+      EXPECT_GT(regs, 0) << name;
+      EXPECT_LE(regs, 255) << name;
+    }
+  EXPECT_GT(gemm, 10);
 }
 
 }  // namespace

@@ -1,0 +1,27 @@
+// Registers per thread of our kernels' GPU machine code, as the build made it: the demangled
+// output of `cuobjdump --dump-resource-usage` on libtconv_kernels (cmake/kernel_resources.cmake
+// writes it after every build of the kernels). The CPU profiler's occupancy takes a kernel's
+// registers from here, by the name of its CPU build: the same template in the CPU runtime's
+// namespace (cpu_run) instead of the GPU build's (gpu_run).
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace tconv::profile {
+
+struct KernelResources {
+  std::string arch = "sm_90";       // the machine code read (sm_90 and sm_90a)
+  std::string unavailable;          // why there are no counts, or ""
+  std::map<std::string, int> regs;  // demangled GPU symbol -> registers per thread
+  // Registers of the kernel whose CPU build has this demangled symbol; 0 when not found.
+  int of_cpu_symbol(const std::string& cpu_symbol) const;
+};
+
+// Parses the demangled cuobjdump text: "arch = sm_90" sections, "Function NAME:" lines followed
+// by "REG:N ..." lines. A text that holds no sm_90 function is unavailable, saying so.
+KernelResources parse_kernel_resources(const std::string& text);
+// The build's file (TCONV_KERNEL_RESOURCES), read once.
+const KernelResources& build_kernel_resources();
+
+}  // namespace tconv::profile
