@@ -85,11 +85,20 @@ int profile_row(const Args& a, const Shape& s) {
   const std::string note = profile::run_impl(a.impl, a.dtype, a.layout, p, o);
   if (!note.empty()) std::printf("   %s\n", note.c_str());
   double total_lo = 0, total_hi = 0;
+  // FFMA lower bound for a CUDA-core kernel: the row's useful FMAs, given to its main launch
+  // only, since any split over the launches would be arbitrary. The main launch is the one that
+  // makes the most memory requests (the arithmetic's operands): not a bias fill before it, nor a
+  // split-K reduction after it, which execute none of the row's FMAs. gemm_col2im's FMAs are in
+  // its cuBLAS GEMMs, which are not profiled.
+  const prof::LaunchProfile* main_launch = nullptr;
+  double most = -1;
   for (const prof::LaunchProfile& l : prof::launches()) {
-    // FFMA lower bound for a CUDA-core kernel: the row's useful FMAs, given to its main (last)
-    // launch only, since any split over the launches would be arbitrary. gemm_col2im's FMAs
-    // are in its cuBLAS GEMMs, which are not profiled.
-    const bool main_kernel = &l == &prof::launches().back();
+    double requests = 0;
+    for (const prof::SiteCounters& c : l.sites) requests += c.requests;
+    if (requests > most) most = requests, main_launch = &l;
+  }
+  for (const prof::LaunchProfile& l : prof::launches()) {
+    const bool main_kernel = &l == main_launch;
     const double ffma =
         main_kernel && l.mma == 0 && a.impl != "gemm_col2im" ? p.flops() / 2 : 0;
     std::printf("%s", profile::format_launch(l, m, ffma).c_str());
