@@ -182,11 +182,6 @@ std::string clock_reason_names(uint64_t reasons) {
   return out;
 }
 
-PowerSample::PowerSample() : t_s(kNaN), sm_clock_mhz(kNaN), power_w(kNaN), energy_mj(kNaN) {}
-
-PowerSummary::PowerSummary()
-    : sm_clock_mean_mhz(kNaN), power_mean_w(kNaN), energy_per_call_j(kNaN) {}
-
 std::unique_ptr<PowerSampler> open_nvml_sampler(const std::string& pci_bus_id,
                                                 const std::string& library) {
 #ifdef TCONV_HAVE_NVML_H

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,13 +37,13 @@ std::string clock_reason_names(uint64_t reasons);
 
 // One reading. NaN (or reasons_known false) where the GPU does not report that quantity.
 struct PowerSample {
-  double t_s;           // host time, seconds (any fixed origin)
-  double sm_clock_mhz;  // current SM clock
-  double power_w;       // board power (NVML: averaged over about 1 s on Ampere and newer)
-  double energy_mj;     // the board's energy counter since the driver loaded, mJ
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  double t_s = kNaN;           // host time, seconds (any fixed origin)
+  double sm_clock_mhz = kNaN;  // current SM clock
+  double power_w = kNaN;       // board power (NVML: averaged over about 1 s on Ampere and newer)
+  double energy_mj = kNaN;     // the board's energy counter since the driver loaded, mJ
   uint64_t reasons = 0;
   bool reasons_known = false;
-  PowerSample();
 };
 
 class PowerSampler {
@@ -69,15 +70,17 @@ std::unique_ptr<PowerSampler> open_nvml_sampler(const std::string& pci_bus_id,
 std::unique_ptr<PowerSampler> unavailable_sampler(const std::string& why);
 
 // What one row's timed repetitions looked like. Empty strings and NaN where there was no sampler.
+// Header-only data (no constructor in power.cpp): the results CSV's code, which the fuzz targets
+// build on their own, holds one in every row without linking the sampler.
 struct PowerSummary {
-  double sm_clock_mean_mhz;  // mean SM clock over the samples after each timed run
-  double power_mean_w;       // mean board power over the timed window (energy counter / time)
-  double energy_per_call_j;  // power_mean_w x the median time of one call
+  double sm_clock_mean_mhz = PowerSample::kNaN;  // mean SM clock over the samples after each run
+  double power_mean_w =
+      PowerSample::kNaN;  // mean board power over the timed window (energy / time)
+  double energy_per_call_j = PowerSample::kNaN;  // power_mean_w x the median time of one call
   std::string
       throttle_reasons;   // reasons seen (clock_reason_names, plus the clock rule's), or "none"
   std::string throttled;  // yes / no; "" without samples
   int samples = 0;
-  PowerSummary();
 };
 
 // Samples around one row's timed repetitions: begin() after the warm-up, after_run() after each
