@@ -743,10 +743,6 @@ int kernel_registers(const Settings& cfg, const void* kernel) {
   return sym.empty() ? 0 : cfg.registers_per_thread(sym);
 }
 
-Residency resident_blocks(const Settings& cfg, dim3 block, int64_t smem, int regs) {
-  return residency(cfg, int(block.x * block.y * block.z), smem, regs);
-}
-
 struct Fenwick {
   std::vector<int64_t> t;
   explicit Fenwick(size_t n) : t(n + 1, 0) {}
@@ -833,9 +829,8 @@ void run_l2_model(LaunchState& L, LaunchProfile& out) {
     }
     return best;
   };
-  const int resident =
-      resident_blocks(cfg, L.block, out.static_smem, kernel_registers(cfg, L.kernel)).blocks;
-  out.resident_blocks_per_sm = resident;
+  // The residency launch_end computed: the waves of the same occupancy the report prints.
+  const int resident = out.resident_blocks_per_sm;
   const uint64_t wave = uint64_t(cfg.sms) * uint64_t(resident);
   const uint64_t nwaves = (L.blocks + wave - 1) / wave;
   const int64_t capacity = cfg.l2_bytes / 32;
@@ -1077,7 +1072,8 @@ void launch_end(bool failed) {
     return a.where != b.where ? a.where < b.where : a.pc < b.pc;
   });
   out.regs_per_thread = kernel_registers(s.settings, L.kernel);
-  const Residency res = resident_blocks(s.settings, L.block, out.static_smem, out.regs_per_thread);
+  const Residency res = residency(s.settings, int(L.block.x * L.block.y * L.block.z),
+                                  out.static_smem, out.regs_per_thread);
   out.resident_blocks_per_sm = res.blocks;
   out.residency_limit = res.limit;
   for (size_t a = 0; a < L.allocs.size(); ++a) {
