@@ -1040,6 +1040,7 @@ void launch_end(bool failed) {
   LaunchProfile out;
   out.kernel = L.kernel;
   out.kernel_name = function_name(L.kernel);
+  out.kernel_symbol = function_symbol(L.kernel);
   out.grid = L.grid;
   out.block = L.block;
   out.blocks = int64_t(L.blocks);

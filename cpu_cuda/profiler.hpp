@@ -121,6 +121,7 @@ struct BufferTraffic {
 struct LaunchProfile {
   const void* kernel = nullptr;
   std::string kernel_name;
+  std::string kernel_symbol;  // demangled symbol of the CPU build (for the GPU code's lookups)
   dim3 grid, block;
   int64_t blocks = 0, blocks_run = 0;
   double scale = 1;             // blocks / blocks_run

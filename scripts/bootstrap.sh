@@ -54,14 +54,14 @@ if ! python3 -c "import onnxruntime" >/dev/null 2>&1; then
 fi
 
 # 3b. C++ build inputs from pip wheels: the headers of CUTLASS (the cutlass_dgrad rows), the
-#     cuDNN frontend (cudnn_graph) and nvml.h (the clock and power columns), and cuobjdump (the
-#     registers of our kernels' sm_90 code, for the CPU profiler). This toolkit's install may
-#     lack cuda-nvml-dev and cuobjdump; 13.2 is the oldest cuobjdump on PyPI, and it reads
-#     13.0's code. --no-deps: only these files are wanted, not the Python DSLs and runtimes the
+#     cuDNN frontend (cudnn_graph) and nvml.h (the clock and power columns), and cuobjdump and
+#     nvdisasm (the registers and the instructions of our kernels' sm_90 code, for the CPU
+#     profiler). This toolkit's install may lack cuda-nvml-dev, cuobjdump and nvdisasm; 13.2 is
+#     the oldest cuobjdump and nvdisasm on PyPI, and they read 13.0's code. --no-deps: only these files are wanted, not the Python DSLs and runtimes the
 #     wheels depend on. Pinned to the versions the build was checked with; cmake/cutlass.cmake,
 #     cudnn_frontend.cmake, nvml.cmake and kernel_resources.cmake find them through this python3.
 cxx_wheels=(nvidia-cutlass==4.2.0.0 nvidia-cudnn-frontend==1.32.0 nvidia-nvml-dev==13.0.87
-            nvidia-cuda-cuobjdump==13.2.51)
+            nvidia-cuda-cuobjdump==13.2.51 nvidia-cuda-nvdisasm==13.2.51)
 if ! python3 -c "import importlib.metadata as m, sys; sys.exit(any(m.version(w.split('==')[0]) != w.split('==')[1] for w in sys.argv[1:]))" "${cxx_wheels[@]}" >/dev/null 2>&1; then
   echo "bootstrap.sh: installing ${cxx_wheels[*]} (build inputs)"
   python3 -m pip install -q --disable-pip-version-check --no-deps "${cxx_wheels[@]}"

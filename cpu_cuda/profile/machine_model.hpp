@@ -24,8 +24,11 @@ struct MachineModel {
   // Per SM and per clock:
   double smem_wavefronts_per_clk;
   Range mma_sync_per_clk;  // warp-wide mma.sync (m16n8k16 16-bit or m16n8k8 tf32)
-  double ffma_lanes_per_clk;
-  double int_lanes_per_clk;
+  double ffma_lanes_per_clk;  // FP32 add/multiply/FMA (the whole FMA pipe)
+  double int_lanes_per_clk;   // integer add, compare, logic, shift (the ALU pipe)
+  double imad_lanes_per_clk;  // integer multiply-add (the heavy half of the FMA pipe)
+  double xu_lanes_per_clk;    // conversions and special functions (MUFU)
+  double issue_per_clk;       // warp instructions issued (one per scheduler)
   // Whole GPU:
   Range l2_bytes_per_clk;  // L2 <-> SM bandwidth
   Range dram_bytes_per_s;  // HBM bandwidth a streaming kernel reaches
@@ -70,6 +73,14 @@ inline MachineModel h200() {
   m.mma_sync_per_clk = {668e12 / (132 * 4096.0 * 1.98e9), 668e12 / (132 * 4096.0 * 1.83e9)};
   m.ffma_lanes_per_clk = 128;  // whitepaper: 128 FP32 cores per SM
   m.int_lanes_per_clk = 64;    // whitepaper: 64 INT32 cores per SM
+  // CUDA C++ Programming Guide, throughput of native arithmetic instructions, compute capability
+  // 9.0: 32-bit integer multiply and multiply-add 64 results per clock per SM; type conversions
+  // and reciprocal, square root, exp2, log2, sine, cosine 16.
+  m.imad_lanes_per_clk = 64;
+  m.xu_lanes_per_clk = 16;
+  // Whitepaper: four partitions per SM, each with a warp scheduler that dispatches one warp
+  // instruction per clock.
+  m.issue_per_clk = 4;
   // L2: NVIDIA publishes no Hopper figure (the A100 whitepaper's 5120 bytes/clk is A100's, and
   // was this model's value before). Public Hopper microbenchmarks (arXiv 2501.12084's L2
   // throughput tests among them) put the whole GPU's L2 read bandwidth at about 4300-4800 bytes
@@ -96,7 +107,7 @@ inline MachineModel h200() {
   m.sources =
       "NVIDIA H100 Tensor Core GPU Architecture whitepaper (SMs, cores, L2 size), H100/H200 "
       "datasheets (clocks, 989.4 TFLOP/s at 1.83 GHz, 4.8 TB/s), CUDA C++ Programming Guide "
-      "(banks, cc 9.0 limits), arXiv 2501.12084 (mma.sync 668 TFLOP/s), public Hopper "
+      "(banks, cc 9.0 limits and instruction throughputs), arXiv 2501.12084 (mma.sync 668 TFLOP/s), public Hopper "
       "microbenchmarks (L2 4300-4800 B/clk, copies at about 90% of the datasheet's DRAM rate); "
       "launch overhead and the overlap rule are assumptions";
   return m;

@@ -116,7 +116,26 @@ double combine(const std::vector<double>& times, double p) {
   return m * std::pow(sum, 1.0 / p);
 }
 
+std::optional<IssueCounts> issue_of(const LaunchProfile& l, std::string* why) {
+  const KernelSass& k = build_kernel_sass();
+  const SassFunction* f = k.unavailable.empty() ? k.of_cpu_symbol(l.kernel_symbol) : nullptr;
+  if (!f) {
+    if (why)
+      *why = !k.unavailable.empty() ? k.unavailable
+                                    : "kernel not in the " + k.arch + " disassembly of this build";
+    return std::nullopt;
+  }
+  const double threads = double(l.block.x) * l.block.y * l.block.z;
+  const double warps = double(l.blocks) * std::ceil(threads / 32);
+  return dynamic_issue(*f, l.sites, warps);
+}
+
 Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_ffma) {
+  return estimate(l, m, useful_ffma, issue_of(l));
+}
+
+Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_ffma,
+                  const std::optional<IssueCounts>& issue) {
   Estimate e;
   // SM-local work: the busiest SM runs ceil(blocks / SMs) of the (on average equal) blocks.
   const double blocks = double(std::max<int64_t>(1, l.blocks));
@@ -141,9 +160,23 @@ Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_f
   part("shared", sh.wavefronts * busiest, m.smem_wavefronts_per_s(),
        si(sh.wavefronts) + " wavefronts");
   part("mma.sync", l.mma * busiest, m.mma_sync_per_s(), si(l.mma) + " instructions");
-  if (useful_ffma > 0 && l.mma == 0)
+  if (issue) {
+    // Warp instructions per SM and clock: issue slots, and each pipe's lanes / 32. IMAD runs
+    // only on the heavy half of the FMA pipe, FP32 arithmetic on either half.
+    const double w = 32 * busiest;
+    const double fma = issue->of(Pipe::fma), imad = issue->of(Pipe::fma_heavy);
+    part("issue", issue->instructions * busiest, m.clock_hz * m.issue_per_clk,
+         si(issue->instructions) + " warp instructions");
+    part("alu", issue->of(Pipe::alu) * w, m.clock_hz * m.int_lanes_per_clk,
+         si(issue->of(Pipe::alu)) + " warp instructions");
+    part("fma", std::max((fma + imad) / m.ffma_lanes_per_clk, imad / m.imad_lanes_per_clk) * w,
+         m.clock_hz, si(fma) + " FP32/FP16x2 + " + si(imad) + " IMAD warp instructions");
+    part("xu", issue->of(Pipe::xu) * w, m.clock_hz * m.xu_lanes_per_clk,
+         si(issue->of(Pipe::xu)) + " warp instructions");
+  } else if (useful_ffma > 0 && l.mma == 0) {
     part("ffma", useful_ffma * busiest, m.ffma_per_s(),
          si(useful_ffma) + " useful FMAs (not counted: a lower bound)");
+  }
   part("l2", gl.sectors * 32, m.l2_bytes_per_s(), si(gl.sectors * 32) + "B in sectors");
   if (!l.buffers.empty() && dram > 0)
     part("dram", dram, m.dram_bytes_per_s,
@@ -196,6 +229,33 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
   }
   os << "  eff: global = ideal sectors / sectors; shared = conflict-free wavefronts / wavefronts\n";
   os << "  mma.sync: " << si(l.mma) << "\n";
+  std::string why;
+  const std::optional<IssueCounts> issue = issue_of(l, &why);
+  if (issue) {
+    os << "  instructions (" << build_kernel_sass().arch
+       << " code of this build, nvdisasm; counts by the rule of kernel_sass.hpp): "
+       << si(issue->instructions) << " warp instructions issued:";
+    for (const auto& [pipe, n] : issue->by_pipe)
+      os << " " << pipe_name(pipe) << " " << fmt("%.0f%%", 100 * n / std::max(1.0, issue->instructions));
+    os << "; " << issue->loops << " loop(s), " << issue->loops_without_anchor
+       << " without a counted access (a lower bound there), " << issue->anchors << " anchor(s)\n";
+    // The regions that issue most: where the instruction time goes.
+    std::vector<RegionCounts> hot = issue->regions;
+    std::sort(hot.begin(), hot.end(),
+              [](const RegionCounts& a, const RegionCounts& b) { return a.issued() > b.issued(); });
+    os << "    region (SASS offsets)  instructions  executions  issued  first line\n";
+    for (size_t i = 0; i < hot.size() && i < 5 && hot[i].issued() > 0; ++i) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%04x-%04x", hot[i].first, hot[i].last);
+      std::snprintf(line, sizeof line, "    %-22s %12d %11s %6.0f%%  %s%s\n", buf,
+                    hot[i].instructions, si(hot[i].executions).c_str(),
+                    100 * hot[i].issued() / std::max(1.0, issue->instructions), hot[i].line.c_str(),
+                    hot[i].anchored ? "" : " (no counted access: its parent's executions)");
+      os << line;
+    }
+  } else {
+    os << "  instructions: not counted (" << why << ")\n";
+  }
   if (!l.buffers.empty()) {
     os << "  buffer          size       L2 read   L2 write   DRAM read  DRAM write  DRAM/size"
        << (l.l2_extrapolated ? "  (L2 model: sampled footprints, extrapolated)" : "") << "\n";
@@ -208,7 +268,7 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
       os << line;
     }
   }
-  const Estimate e = estimate(l, m, useful_ffma);
+  const Estimate e = estimate(l, m, useful_ffma, issue);
   os << "  CPU-model estimate on " << m.name
      << " (cpu_cuda/profile/machine_model.hpp; low-high from the constants' ranges):\n";
   for (const auto& p : e.parts)

@@ -2,10 +2,12 @@
 // the machine model (machine_model.hpp): what cpu_profile prints and the efficiency tests read.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cpu_cuda/profiler.hpp"
+#include "cpu_cuda/profile/kernel_sass.hpp"
 #include "cpu_cuda/profile/machine_model.hpp"
 
 namespace tconv::profile {
@@ -44,8 +46,16 @@ struct Estimate {
 // The rule that combines resources running at once into one time: (sum t_i^p)^(1/p).
 double combine(const std::vector<double>& times, double p);
 
-// useful_ffma: FP32 FMAs the kernel must issue where it runs no mma.sync (0 if unknown): the
-// runtime counts memory accesses and mma.sync, not arithmetic instructions.
+// The dynamic instruction counts of a launch from the build's sm_90 code (kernel_sass.hpp), or
+// none, with the reason in *why.
+std::optional<IssueCounts> issue_of(const LaunchProfile& l, std::string* why = nullptr);
+
+// issue: the launch's instruction counts; with them the estimate has issue-slot and pipe times
+// (alu, fma, xu). useful_ffma: FP32 FMAs the kernel must issue where it runs no mma.sync (0 if
+// unknown), a lower bound used only without instruction counts.
+Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_ffma,
+                  const std::optional<IssueCounts>& issue);
+// The same with the build's instruction counts (issue_of).
 Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_ffma);
 
 std::string format_launch(const LaunchProfile& l, const MachineModel& m, double useful_ffma);
