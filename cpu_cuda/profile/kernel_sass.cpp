@@ -128,44 +128,23 @@ Pipe pipe_of(const std::string& opcode) {
 }
 
 const SassFunction* KernelSass::of_cpu_symbol(const std::string& cpu_symbol) const {
-  const auto it = functions.find(replace_all(cpu_symbol, "::cpu_run::", "::gpu_run::"));
-  return it == functions.end() ? nullptr : &it->second;
+  return function(replace_all(cpu_symbol, "::cpu_run::", "::gpu_run::"));
 }
 
-KernelSass parse_kernel_sass(const std::string& text) {
-  KernelSass k;
+namespace {
+
+// One function's text, from its ".text.NAME:" line to the next function's.
+SassFunction parse_function(const std::string& name, const std::string& text) {
+  SassFunction f;
+  f.name = name;
   std::istringstream in(text);
-  std::string line, first_comment;
-  SassFunction* f = nullptr;
+  std::string line;
   std::map<std::string, uint32_t> labels;                // label -> offset it names
   std::vector<std::string> open_labels;                   // read, awaiting their instruction
   std::vector<std::pair<size_t, std::string>> branches;  // (instruction, target label)
   std::vector<std::string> chain;
   bool chain_open = false;  // the //## lines just read are one chain
-  auto finish = [&] {
-    if (!f) return;
-    for (const auto& [i, label] : branches) {
-      const auto it = labels.find(label);
-      if (it != labels.end()) f->code[i].target = it->second;
-    }
-    labels.clear();
-    open_labels.clear();
-    branches.clear();
-    chain.clear();
-    f = nullptr;
-  };
   while (std::getline(in, line)) {
-    if (line.rfind("# unavailable: ", 0) == 0 && first_comment.empty())
-      first_comment = trim(line.substr(15));
-    if (line.rfind(".text.", 0) == 0 && !line.empty() && line.back() == ':') {
-      finish();
-      const std::string name = demangle(line.substr(6, line.size() - 7));
-      f = &k.functions[name];
-      f->name = name;
-      f->code.clear();
-      continue;
-    }
-    if (!f) continue;
     if (line.rfind(".L_", 0) == 0 && line.back() == ':') {
       open_labels.push_back(line.substr(0, line.size() - 1));  // names the next instruction
       continue;
@@ -190,7 +169,8 @@ KernelSass parse_kernel_sass(const std::string& text) {
       ins.predicated = tok != "@PT";
       ws >> tok;
     }
-    if (tok.empty() || tok == ";") continue;
+    while (!tok.empty() && tok.back() == ';') tok.pop_back();
+    if (tok.empty()) continue;
     ins.opcode = tok;
     ins.lines = chain;
     chain_open = false;
@@ -199,14 +179,56 @@ KernelSass parse_kernel_sass(const std::string& text) {
     if (base_of(ins.opcode) == "BRA") {
       const size_t a = t.find("`(");
       const size_t b = a == std::string::npos ? a : t.find(')', a);
-      if (b != std::string::npos) branches.emplace_back(f->code.size(), t.substr(a + 2, b - a - 2));
+      if (b != std::string::npos) branches.emplace_back(f.code.size(), t.substr(a + 2, b - a - 2));
     }
-    f->code.push_back(std::move(ins));
+    f.code.push_back(std::move(ins));
   }
-  finish();
-  if (k.functions.empty())
-    k.unavailable = !first_comment.empty() ? first_comment
-                                           : "the disassembly holds no " + k.arch + " function";
+  for (const auto& [i, label] : branches) {
+    const auto it = labels.find(label);
+    if (it != labels.end()) f.code[i].target = it->second;
+  }
+  return f;
+}
+
+}  // namespace
+
+const SassFunction* KernelSass::function(const std::string& name) const {
+  const auto it = index.find(name);
+  if (it == index.end()) return nullptr;
+  auto& cached = parsed[name];
+  if (!cached)
+    cached = std::make_shared<SassFunction>(
+        parse_function(name, text.substr(it->second.first, it->second.second - it->second.first)));
+  return cached.get();
+}
+
+KernelSass parse_kernel_sass(std::string text) {
+  KernelSass k;
+  k.text = std::move(text);
+  const std::string& t = k.text;
+  if (t.compare(0, 15, "# unavailable: ") == 0) {
+    k.unavailable = trim(t.substr(15, t.find('\n') - 15));
+    return k;
+  }
+  std::string pending;  // the function whose text runs up to the next header
+  size_t pending_begin = 0;
+  // Headers start a line: ".text.MANGLED:".
+  size_t pos = t.compare(0, 6, ".text.") == 0 ? 0 : t.find("\n.text.");
+  if (pos != 0 && pos != std::string::npos) ++pos;
+  while (pos < t.size()) {
+    size_t eol = t.find('\n', pos);
+    if (eol == std::string::npos) eol = t.size();
+    if (eol > pos + 7 && t[eol - 1] == ':') {
+      if (!pending.empty()) k.index.emplace(pending, std::make_pair(pending_begin, pos));
+      pending = demangle(t.substr(pos + 6, eol - pos - 7));
+      pending_begin = eol;
+    }
+    const size_t next = t.find("\n.text.", eol);
+    pos = next == std::string::npos ? t.size() : next + 1;
+  }
+  if (!pending.empty()) k.index.emplace(pending, std::make_pair(pending_begin, t.size()));
+  if (k.index.empty())
+    k.unavailable = "the disassembly holds no " + k.arch + " function";
   return k;
 }
 
@@ -325,8 +347,23 @@ IssueCounts dynamic_issue(const SassFunction& f, const std::vector<SiteCounters>
     e.weight = 1 / std::max(1.0, requests[key] * requests[key]);
     if (!e.copies.empty()) eqs.push_back(std::move(e));
   }
-  std::vector<double> x(size_t(unknowns), 0);
+  // Where the sums leave loops undetermined (one access with copies in two loops and nothing
+  // else to tell them apart), the copies share evenly: a faint pull (1e-6 of each unknown's
+  // weight) toward that even share, which is also where the descent starts.
+  std::vector<double> prior(size_t(unknowns), 0), prior_n(size_t(unknowns), 0);
+  for (const Equation& e : eqs) {
+    double copies = 0;
+    for (const auto& [v, c] : e.copies) copies += c;
+    for (const auto& [v, c] : e.copies) {
+      prior[size_t(v)] += std::max(0.0, e.rhs) / copies;
+      prior_n[size_t(v)] += 1;
+    }
+  }
+  for (int v = 0; v < unknowns; ++v) prior[size_t(v)] /= std::max(1.0, prior_n[size_t(v)]);
+  std::vector<double> x = prior;
   std::vector<double> lhs(eqs.size(), 0);
+  for (size_t k = 0; k < eqs.size(); ++k)
+    for (const auto& [v, c] : eqs[k].copies) lhs[k] += c * x[size_t(v)];
   for (int sweep = 0; sweep < 2000; ++sweep) {
     double moved = 0;
     for (int v = 0; v < unknowns; ++v) {
@@ -337,6 +374,9 @@ IssueCounts dynamic_issue(const SassFunction& f, const std::vector<SiteCounters>
         grad += eqs[k].weight * it->second * (lhs[k] - eqs[k].rhs);
         curv += eqs[k].weight * it->second * it->second;
       }
+      const double pull = 1e-6 * curv;
+      grad += pull * (x[size_t(v)] - prior[size_t(v)]);
+      curv += pull;
       if (curv <= 0) continue;
       const double next = std::max(0.0, x[size_t(v)] - grad / curv);
       const double d = next - x[size_t(v)];

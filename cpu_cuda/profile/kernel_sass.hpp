@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,18 +62,26 @@ struct SassFunction {
   std::vector<SassInstruction> code;
 };
 
+// The build's disassembly is large (over 100 MB): functions are found by their headers and parsed
+// when first asked for.
 struct KernelSass {
   std::string arch = "sm_90";
   std::string unavailable;  // why there is no code, or ""
-  std::map<std::string, SassFunction> functions;  // by demangled name
+  std::string text;
+  std::map<std::string, std::pair<size_t, size_t>> index;  // demangled name -> its text
+  // The function of this demangled name, or nullptr.
+  const SassFunction* function(const std::string& name) const;
   // The function whose CPU build has this demangled symbol (cpu_run -> gpu_run), or nullptr.
   const SassFunction* of_cpu_symbol(const std::string& cpu_symbol) const;
+
+ private:
+  mutable std::map<std::string, std::shared_ptr<SassFunction>> parsed;
 };
 
-// Parses `nvdisasm -gi` text (any number of concatenated files). Paths are kept from kernels/,
+// Reads `nvdisasm -gi` text (any number of concatenated files). Paths are kept from kernels/,
 // bench/, core/ or reference/ on, as the profiler's sites name them. A text that holds no
 // function is unavailable, saying why (its first "# unavailable: ..." line where it has one).
-KernelSass parse_kernel_sass(const std::string& text);
+KernelSass parse_kernel_sass(std::string text);
 // The build's file (TCONV_KERNEL_SASS), read on first use.
 const KernelSass& build_kernel_sass();
 

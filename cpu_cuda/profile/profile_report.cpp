@@ -117,6 +117,10 @@ double combine(const std::vector<double>& times, double p) {
 }
 
 std::optional<IssueCounts> issue_of(const LaunchProfile& l, std::string* why) {
+  if (l.kernel_symbol.empty()) {
+    if (why) *why = "the launch names no kernel symbol";
+    return std::nullopt;
+  }
   const KernelSass& k = build_kernel_sass();
   const SassFunction* f = k.unavailable.empty() ? k.of_cpu_symbol(l.kernel_symbol) : nullptr;
   if (!f) {
