@@ -67,6 +67,7 @@ struct ThreadState {
   dim3 grid_dim;
   int thread = 0, warp = 0, lane = 0;  // linear index in the block, its warp and lane
   bool in_kernel = false;              // inside the kernel body (not the launch glue)
+  bool read_only = false;              // inside __ldg: the profiler's L1 rule (profiler.hpp)
   const char* stack_lo = nullptr;      // this fiber's stack mapping
   const char* stack_hi = nullptr;
 };
@@ -163,10 +164,22 @@ inline unsigned long long atomicAdd(unsigned long long* a, unsigned long long v)
   return cpu_atomic_add(a, v);
 }
 
+// Always inlined: each caller's read is its own site (an out-of-line copy would give every
+// caller of one type the same instruction address).
 template <typename T>
-inline T __ldg(const T* p) {
+__attribute__((always_inline)) inline T __ldg(const T* p) {
   if constexpr (sizeof(T) == 16) ::cpu_cuda::check_aligned(p, 16, "__ldg");
   else if constexpr (sizeof(T) == 8) ::cpu_cuda::check_aligned(p, 8, "__ldg");
+  // The read below is marked read-only for the profiler, whose access callback runs inside it.
+  struct ReadOnly {
+    ::cpu_cuda::ThreadState* t = ::cpu_cuda::detail::g_current;
+    ReadOnly() {
+      if (t) t->read_only = true;
+    }
+    ~ReadOnly() {
+      if (t) t->read_only = false;
+    }
+  } read_only;
   // memcpy: a misaligned access is reported by the check above, not left as undefined behaviour.
   T v;
   std::memcpy(static_cast<void*>(&v), static_cast<const void*>(p), sizeof(T));

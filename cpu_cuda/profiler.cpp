@@ -345,6 +345,7 @@ struct Rec {
   Kind kind;
   Space space;
   int32_t alloc;    // index in LaunchState::allocs (global), -1 for shared
+  bool read_only;   // through __ldg
 };
 
 struct Touch {
@@ -366,8 +367,9 @@ struct BlockFootprint {
 struct SiteAcc {
   Space space = Space::global;
   Kind kind = Kind::load;
+  bool read_only = false;
   double requests = 0, lanes = 0, bytes = 0, sectors = 0, ideal_sectors = 0, wavefronts = 0,
-         ideal_wavefronts = 0;
+         ideal_wavefronts = 0, block_sectors = 0;
 };
 
 struct LaunchState {
@@ -389,6 +391,7 @@ struct LaunchState {
   std::unordered_map<uint64_t, uint32_t> seq;
   std::vector<BlockFootprint> footprints;
   double mma = 0;
+  int64_t max_read_only_sectors = 0;  // the L1 rule: the largest block's read-only footprint
 };
 
 // racecheck's record of one byte of shared memory (profiler.hpp): its last write and the reads
@@ -582,6 +585,7 @@ void account_request(LaunchState& L, const Rec* b, const Rec* e) {
   SiteAcc& site = L.sites[b->pc];
   site.space = b->space;
   site.kind = b->kind;
+  site.read_only = site.read_only || b->read_only;
   site.requests += 1;
   site.lanes += double(e - b);
   std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
@@ -650,6 +654,23 @@ void finish_block() {
       ++j;
     account_request(L, recs.data() + i, recs.data() + j);
     i = j;
+  }
+  // The L1 rule: the block's distinct read-only sectors, each credited to one site (the first
+  // instruction that reads it: unrolled copies of one access read the same sectors).
+  {
+    std::vector<std::pair<uintptr_t, uintptr_t>> ro;  // (sector, pc)
+    for (const Rec& r : recs)
+      if (r.read_only && r.space == Space::global)
+        for (uintptr_t sct = r.addr >> 5; sct <= (r.addr + r.size - 1) >> 5; ++sct)
+          ro.push_back({sct, r.pc});
+    std::sort(ro.begin(), ro.end());
+    int64_t distinct = 0;
+    for (size_t i = 0; i < ro.size(); ++i)
+      if (i == 0 || ro[i].first != ro[i - 1].first) {
+        L.sites[ro[i].second].block_sectors += 1;
+        ++distinct;
+      }
+    L.max_read_only_sectors = std::max(L.max_read_only_sectors, distinct);
   }
   if (s.settings.l2) {
     BlockFootprint fp;
@@ -1065,6 +1086,8 @@ void launch_end(bool failed) {
     c.bytes = a.bytes * out.scale;
     c.sectors = a.sectors * out.scale;
     c.ideal_sectors = a.ideal_sectors * out.scale;
+    c.read_only = a.read_only;
+    c.block_sectors = a.block_sectors * out.scale;
     c.wavefronts = a.wavefronts * out.scale;
     c.ideal_wavefronts = a.ideal_wavefronts * out.scale;
     out.sites.push_back(c);
@@ -1077,6 +1100,14 @@ void launch_end(bool failed) {
                                   out.static_smem, out.regs_per_thread);
   out.resident_blocks_per_sm = res.blocks;
   out.residency_limit = res.limit;
+  out.l1_read_only_per_sm = double(res.blocks) * double(L.max_read_only_sectors) * 32;
+  out.l1_bytes = double(std::max<int64_t>(
+      0, s.settings.l1_smem_per_sm -
+             int64_t(res.blocks) * (out.static_smem + s.settings.smem_reserved_per_block)));
+  out.l1_holds_read_only =
+      L.max_read_only_sectors > 0 && out.l1_read_only_per_sm <= out.l1_bytes;
+  for (SiteCounters& c : out.sites)
+    c.l2_sectors = c.read_only && out.l1_holds_read_only ? c.block_sectors : c.sectors;
   for (size_t a = 0; a < L.allocs.size(); ++a) {
     BufferTraffic bt;
     bt.name = L.allocs[a].name;
@@ -1087,6 +1118,7 @@ void launch_end(bool failed) {
   }
   if (s.settings.l2 && !L.footprints.empty()) run_l2_model(L, out);
   L.footprints.clear();
+  L.max_read_only_sectors = 0;
   s.launches.push_back(std::move(out));
 }
 
@@ -1231,7 +1263,7 @@ void on_access(const void* p, size_t size, Kind kind, uintptr_t pc) {
   const uint64_t key = (uint64_t(pc) << 10) ^ uint64_t(t->thread);
   const uint32_t seq = L.seq[key]++;
   L.recs.push_back(Rec{pc, addr, seq, uint32_t(size), uint16_t(t->warp), uint8_t(t->lane), kind,
-                       space, alloc});
+                       space, alloc, t->read_only && kind == Kind::load});
 }
 
 }  // namespace prof

@@ -37,6 +37,11 @@
 //              rule (32 banks of 4 bytes; lanes reading the same word share it; accesses of 8
 //              bytes are served per half-warp and of 16 bytes per quarter-warp) and the
 //              conflict-free count. Per launch: mma.sync instructions.
+//   L1 rule    a global load through __ldg is read-only data, which the SM's L1 keeps: where the
+//              read-only sectors a block touches, times the blocks resident on an SM, fit the
+//              L1 left beside their shared memory, each such sector is charged to L2 once per
+//              block instead of once per request (no reuse across blocks is assumed). Other
+//              loads are charged per request.
 //   L2 model   DRAM bytes per buffer: blocks in launch order, one wave of resident blocks at a
 //              time, an LRU of 32-byte sectors the size of the modelled GPU's L2.
 //
@@ -76,6 +81,7 @@ struct Settings {
   int64_t smem_per_sm = 228 * 1024;
   int64_t smem_reserved_per_block = 1024;
   int64_t l2_bytes = 50 * 1000 * 1000;
+  int64_t l1_smem_per_sm = 256 * 1024;  // L1 data cache and shared memory together
   int regs_per_sm = 65536;
   // Registers per thread of a kernel's GPU machine code, by the demangled symbol of its CPU
   // build (function_symbol); 0 where unknown, and then registers do not limit residency.
@@ -102,6 +108,10 @@ struct SiteCounters {
   Kind kind = Kind::load;
   double requests = 0, lane_accesses = 0, bytes = 0;
   double sectors = 0, ideal_sectors = 0;        // global
+  bool read_only = false;     // a load through __ldg
+  double block_sectors = 0;   // read-only: the distinct sectors of each block, summed
+  // Sectors this site requests from L2: under the L1 rule a read-only site's block_sectors.
+  double l2_sectors = 0;
   double wavefronts = 0, ideal_wavefronts = 0;  // shared
   double sector_efficiency() const { return sectors > 0 ? ideal_sectors / sectors : 1.0; }
   double wavefront_ratio() const { return ideal_wavefronts > 0 ? wavefronts / ideal_wavefronts : 1.0; }
@@ -129,6 +139,10 @@ struct LaunchProfile {
   int resident_blocks_per_sm = 0;
   std::string residency_limit;  // Residency::limit
   int regs_per_thread = 0;      // of the GPU machine code; 0: unknown
+  // The L1 rule: the read-only footprint of the largest block times the resident blocks, the L1
+  // left beside their shared memory, and whether the first fits in the second.
+  double l1_read_only_per_sm = 0, l1_bytes = 0;
+  bool l1_holds_read_only = false;
   double mma = 0;               // mma.sync instructions (scaled)
   std::vector<SiteCounters> sites;
   std::vector<BufferTraffic> buffers;  // filled when the L2 model ran

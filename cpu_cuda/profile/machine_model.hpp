@@ -35,6 +35,7 @@ struct MachineModel {
   double l2_bytes;         // L2 capacity
   // Per SM limits (occupancy):
   double smem_per_sm;  // shared memory (bytes)
+  double l1_smem_per_sm;  // L1 data cache and shared memory together (bytes)
   int regs_per_sm;     // 32-bit registers
   int max_threads_per_sm, max_blocks_per_sm;
   // The time of one launch besides its work: the gap between two kernels of one stream.
@@ -93,6 +94,7 @@ inline MachineModel h200() {
   m.dram_bytes_per_s = {0.9 * 4.8e12, 4.8e12};
   m.l2_bytes = 50e6;            // whitepaper: 50 MB L2 (H100 SXM5; H200 the same die)
   m.smem_per_sm = 228 * 1024;   // CUDA C++ Programming Guide, compute capability 9.0: 228 KB per SM
+  m.l1_smem_per_sm = 256 * 1024;  // whitepaper: 256 KB combined L1 data cache and shared memory
   m.regs_per_sm = 65536;        // same table: 64K 32-bit registers per SM
   m.max_threads_per_sm = 2048;  // same table
   m.max_blocks_per_sm = 32;     // same table

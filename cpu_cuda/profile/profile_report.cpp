@@ -19,6 +19,9 @@ void add(SiteCounters& a, const SiteCounters& b) {
   a.bytes += b.bytes;
   a.sectors += b.sectors;
   a.ideal_sectors += b.ideal_sectors;
+  a.block_sectors += b.block_sectors;
+  a.l2_sectors += b.l2_sectors;
+  a.read_only = a.read_only || b.read_only;
   a.wavefronts += b.wavefronts;
   a.ideal_wavefronts += b.ideal_wavefronts;
 }
@@ -100,6 +103,7 @@ SiteCounters total_space(const LaunchProfile& l, Space space) {
   s.max_blocks_per_sm = m.max_blocks_per_sm;
   s.smem_per_sm = int64_t(m.smem_per_sm);
   s.l2_bytes = int64_t(m.l2_bytes);
+  s.l1_smem_per_sm = int64_t(m.l1_smem_per_sm);
   s.regs_per_sm = m.regs_per_sm;
   s.registers_per_thread = [](const std::string& symbol) {
     return build_kernel_resources().of_cpu_symbol(symbol);
@@ -181,7 +185,11 @@ Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_f
     part("ffma", useful_ffma * busiest, m.ffma_per_s(),
          si(useful_ffma) + " useful FMAs (not counted: a lower bound)");
   }
-  part("l2", gl.sectors * 32, m.l2_bytes_per_s(), si(gl.sectors * 32) + "B in sectors");
+  // After the L1 rule (profiler.hpp): read-only sectors once per block where L1 holds them.
+  const double l1_saved = gl.sectors - gl.l2_sectors;
+  part("l2", gl.l2_sectors * 32, m.l2_bytes_per_s(),
+       si(gl.l2_sectors * 32) + "B in sectors" +
+           (l1_saved > 0 ? " (" + si(l1_saved * 32) + "B of __ldg reads served by L1)" : ""));
   if (!l.buffers.empty() && dram > 0)
     part("dram", dram, m.dram_bytes_per_s,
          si(dram) + "B modelled" +
@@ -233,6 +241,13 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
   }
   os << "  eff: global = ideal sectors / sectors; shared = conflict-free wavefronts / wavefronts\n";
   os << "  mma.sync: " << si(l.mma) << "\n";
+  if (l.l1_read_only_per_sm > 0)
+    os << "  L1: read-only (__ldg) footprint " << si(l.l1_read_only_per_sm) << "B per SM ("
+       << l.resident_blocks_per_sm << " block(s)) against " << si(l.l1_bytes)
+       << "B of L1 beside their shared memory: "
+       << (l.l1_holds_read_only ? "held, charged to L2 once per block"
+                                : "does not fit, every request goes to L2")
+       << "\n";
   std::string why;
   const std::optional<IssueCounts> issue = issue_of(l, &why);
   if (issue) {
