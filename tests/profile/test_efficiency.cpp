@@ -206,6 +206,29 @@ TEST_F(Efficiency, ZeroInsertDirectFp32Dcgan) {
   EXPECT_GE(total(l, Space::global, Kind::store).sector_efficiency(), 0.90) << "y stores";
 }
 
+// The direct kernel on fcn32s (21 channels, 64x64 kernel, stride 32): its index arithmetic, not
+// its memory, is what the machine code spends its time on. With the build's SASS the profiler
+// counts its instructions, and the bound it names is an instruction one (issue slots or a pipe),
+// not L2 or the FFMA lower bound it fell back to before the SASS was read. The L1 rule holds the
+// weights and inputs each block reads through __ldg.
+TEST_F(Efficiency, DirectKernelBoundByItsInstructionsOnFcn32s) {
+  if (!profile::build_kernel_sass().unavailable.empty())
+    GTEST_SKIP() << "no disassembly: " << profile::build_kernel_sass().unavailable;
+  const prof::LaunchProfile l =
+      profile_row("phase_gemm", builtin("networks", "fcn32s"), DType::fp32, Layout::nchw, 8, true);
+  std::printf("%s", profile::format_launch(l, profile::h200(), 0).c_str());
+  ASSERT_NE(l.kernel_name.find("phase_direct_kernel"), std::string::npos) << l.kernel_name;
+  const auto issue = profile::issue_of(l);
+  ASSERT_TRUE(issue.has_value());
+  EXPECT_GT(issue->of(profile::Pipe::alu) + issue->of(profile::Pipe::fma_heavy),
+            issue->of(profile::Pipe::fma))
+      << "integer work outweighs FP32 arithmetic";
+  const profile::Estimate e = profile::estimate(l, profile::h200(), 0, issue);
+  EXPECT_TRUE(e.bound == "issue" || e.bound == "alu" || e.bound == "fma" || e.bound == "xu")
+      << "bound: '" << e.bound << "' (" << e.bound_lo << " / " << e.bound_hi << ")";
+  EXPECT_TRUE(l.l1_holds_read_only);
+}
+
 // col2im: one thread per output element, consecutive outputs: coalesced stores.
 TEST_F(Efficiency, GemmCol2imFp32Dcgan) {
   const prof::LaunchProfile l =
