@@ -245,6 +245,8 @@ std::map<uintptr_t, std::string>& symbol_cache() {
   return c;
 }
 
+}  // namespace
+
 // One-line access helpers of our kernels (a scalar or vector load, a fragment read): a site is
 // named by their caller, with the helper after "via", so that A's and B's loads stay apart.
 bool access_helper(const std::string& function) {
@@ -256,6 +258,8 @@ bool access_helper(const std::string& function) {
   }
   return false;
 }
+
+namespace {
 
 std::string clean_file(const std::string& path) {
   std::string file = relative_path(path);

@@ -155,6 +155,10 @@ void clear();
 
 // file:line (function) of an instruction address, as the reports print it.
 std::string symbolize(uintptr_t pc);
+// Whether a function is one of our kernels' one-line access helpers (load_scalar, load_vec, ...):
+// a site is named by the helper's caller, and by the helper itself only where no caller in our
+// kernels' code is known.
+bool access_helper(const std::string& function);
 
 // ---- Called by the runtime (cpu_cuda.cpp), the mma model and tsan_hooks.cpp ----------------
 void launch_begin(const void* kernel, dim3 grid, dim3 block);

@@ -305,20 +305,39 @@ IssueCounts dynamic_issue(const SassFunction& f, const std::vector<SiteCounters>
     }
   };
   std::map<Key, double> requests;
+  std::set<Key> fallback;  // sites named by an access helper itself (no caller was known)
   for (const SiteCounters& s : sites) {
     const size_t paren = s.where.find(" (");
-    requests[{s.where.substr(0, paren), s.space, s.kind}] += s.requests;
+    const Key key{s.where.substr(0, paren), s.space, s.kind};
+    requests[key] += s.requests;
+    const size_t close = paren == std::string::npos ? paren : s.where.find(')', paren);
+    if (close != std::string::npos && s.where.find(" via ", close) == std::string::npos &&
+        ::cpu_cuda::prof::access_helper(s.where.substr(paren + 2, close - paren - 2)))
+      fallback.insert(key);
   }
   std::map<Key, std::vector<size_t>> matches;
   for (size_t i = 0; i < n; ++i)
-    for (const auto& [space, kind] : accesses_of(f.code[i].opcode))
-      // The innermost frame of the chain that a site names: a line further out is the call of
-      // an inlined function whose own accesses have their own sites.
-      for (const std::string& line : f.code[i].lines)
-        if (requests.count({line, space, kind})) {
-          matches[{line, space, kind}].push_back(i);
+    for (const auto& [space, kind] : accesses_of(f.code[i].opcode)) {
+      // The innermost frame of the chain that a site names, as the CPU names sites: a line
+      // further out is the call of an inlined function whose own accesses have their own sites,
+      // and a site named by an access helper itself comes last (its callers were unknown there;
+      // every other caller of the helper has its own site).
+      const Key* pick = nullptr;
+      std::vector<Key> keys;
+      for (const std::string& line : f.code[i].lines) keys.push_back({line, space, kind});
+      for (const Key& k : keys)
+        if (requests.count(k) && !fallback.count(k)) {
+          pick = &k;
           break;
         }
+      if (!pick)
+        for (const Key& k : keys)
+          if (requests.count(k)) {
+            pick = &k;
+            break;
+          }
+      if (pick) matches[*pick].push_back(i);
+    }
   // 3. The executions of the anchored loops: each site's requests are the sum, over its copies,
   // of the executions of the loop holding the copy. Solved for all loops at once, in the least
   // squares of the relative errors with executions >= 0 (coordinate descent: a convex problem of

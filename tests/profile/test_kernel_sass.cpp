@@ -155,6 +155,20 @@ TEST(KernelSass, UndecidedLoopsShareAndALoopWithoutAccessesRunsAsItsParent) {
   EXPECT_EQ(c.anchors, 0);
 }
 
+TEST(KernelSass, ASiteNamedByAnAccessHelperItselfYieldsToItsCallers) {
+  const KernelSass k = parse_kernel_sass(kText);
+  const SassFunction& f = *k.of_cpu_symbol("tconv::cpu_run::k()");
+  // Line 20 is a helper's line (another call of it had no known caller); line 30 is the first
+  // loop's caller: its load is line 30's, and line 20's requests are the second loop's.
+  const IssueCounts c = dynamic_issue(
+      f,
+      {site("kernels/t.cuh:20 (pg::load_vec)", Space::global, Kind::load, 300),
+       site("kernels/t.cuh:30 (f) via pg::load_vec", Space::global, Kind::load, 1000)},
+      10);
+  EXPECT_NEAR(c.regions[1].executions, 1000, kTol);
+  EXPECT_NEAR(c.regions[2].executions, 300, kTol);
+}
+
 TEST(KernelSass, TheEstimateChargesIssueSlotsAndPipes) {
   const MachineModel m = h200();
   LaunchProfile l;
