@@ -172,6 +172,9 @@ SassFunction parse_function(const std::string& name, const std::string& text) {
     while (!tok.empty() && tok.back() == ';') tok.pop_back();
     if (tok.empty()) continue;
     ins.opcode = tok;
+    std::string rest;
+    std::getline(ws, rest);
+    ins.operands = trim(rest.substr(0, rest.find(';')));
     ins.lines = chain;
     chain_open = false;
     for (const std::string& label : open_labels) labels[label] = ins.offset;
@@ -435,6 +438,19 @@ IssueCounts dynamic_issue(const SassFunction& f, const std::vector<SiteCounters>
     if (n && !f.code[regions[r].first].lines.empty()) rc.line = f.code[regions[r].first].lines.front();
     rc.executions = regions[r].count;
     rc.anchored = r == 0 || regions[r].anchored >= 0;
+    bool async_copies = false;
+    int waits_leave = -1;
+    for (size_t i = regions[r].first; n && i <= regions[r].last; ++i) {
+      const std::string& op = f.code[i].opcode;
+      if (base_of(op) == "LDGSTS") async_copies = true;
+      if (op.rfind("DEPBAR.LE", 0) == 0) {
+        const size_t comma = f.code[i].operands.find(',');
+        if (comma != std::string::npos)
+          waits_leave = std::max(waits_leave,
+                                 int(std::strtol(f.code[i].operands.c_str() + comma + 1, nullptr, 0)));
+      }
+    }
+    if (async_copies && waits_leave >= 0) rc.stages = waits_leave + 1;
   }
   for (size_t i = 0; i < n; ++i) {
     const Pipe p = pipe_of(f.code[i].opcode);

@@ -52,6 +52,7 @@ Pipe pipe_of(const std::string& opcode);
 struct SassInstruction {
   uint32_t offset = 0;
   std::string opcode;  // mnemonic with its modifiers, e.g. "LDG.E.CONSTANT"
+  std::string operands;  // the rest of the line, without the ';'
   bool predicated = false;
   int64_t target = -1;             // a branch's target offset; -1 for anything else
   std::vector<std::string> lines;  // "kernels/x.hpp:694", innermost frame first
@@ -92,6 +93,10 @@ struct RegionCounts {
   int instructions = 0;          // static, directly inside (not in nested loops)
   double executions = 0;         // how often it ran (warp level)
   bool anchored = false;         // from a counted access, else its parent's count
+  // Loads in flight while an iteration waits: cp.async groups the loop's DEPBAR.LE SB0, k
+  // leaves outstanding, plus one; 1 for anything else (a load is waited for in the iteration
+  // that issued it or, register double-buffered, in the next).
+  int stages = 1;
   double issued() const { return instructions * executions; }
 };
 struct IssueCounts {

@@ -38,6 +38,8 @@ struct MachineModel {
   double l1_smem_per_sm;  // L1 data cache and shared memory together (bytes)
   int regs_per_sm;     // 32-bit registers
   int max_threads_per_sm, max_blocks_per_sm;
+  // Loaded latency of a load that hits L2 and of one that goes to DRAM (SM clocks).
+  Range l2_latency_clk, dram_latency_clk;
   // The time of one launch besides its work: the gap between two kernels of one stream.
   Range launch_overhead_s;
   // How resources that run at the same time combine into one time: (sum t_i^p)^(1/p). p -> inf
@@ -98,6 +100,12 @@ inline MachineModel h200() {
   m.regs_per_sm = 65536;        // same table: 64K 32-bit registers per SM
   m.max_threads_per_sm = 2048;  // same table
   m.max_blocks_per_sm = 32;     // same table
+  // Pointer-chase latencies: public Hopper microbenchmarks measure them (arXiv 2402.13499 and
+  // 2501.12084 among them), but their tables were not transcribed here: 200-300 clocks for an L2
+  // hit and 450-700 for DRAM are assumptions of that order, wide on purpose, until the first GPU
+  // run's own pointer chase replaces them.
+  m.l2_latency_clk = {200, 300};
+  m.dram_latency_clk = {450, 700};
   // No public Hopper measurement of the gap between two dependent launches of one stream was
   // found; 2-4 us is an assumption (the order of CUDA's launch latency on recent GPUs), to be
   // replaced by the first GPU run's own measurement.
@@ -111,7 +119,7 @@ inline MachineModel h200() {
       "datasheets (clocks, 989.4 TFLOP/s at 1.83 GHz, 4.8 TB/s), CUDA C++ Programming Guide "
       "(banks, cc 9.0 limits and instruction throughputs), arXiv 2501.12084 (mma.sync 668 TFLOP/s), public Hopper "
       "microbenchmarks (L2 4300-4800 B/clk, copies at about 90% of the datasheet's DRAM rate); "
-      "launch overhead and the overlap rule are assumptions";
+      "latencies, launch overhead and the overlap rule are assumptions";
   return m;
 }
 

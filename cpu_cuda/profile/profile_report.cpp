@@ -181,6 +181,35 @@ Estimate estimate(const LaunchProfile& l, const MachineModel& m, double useful_f
          m.clock_hz, si(fma) + " FP32/FP16x2 + " + si(imad) + " IMAD warp instructions");
     part("xu", issue->of(Pipe::xu) * w, m.clock_hz * m.xu_lanes_per_clk,
          si(issue->of(Pipe::xu)) + " warp instructions");
+    // Latency (Little's law on the hottest loop): each resident warp waits one loaded latency per
+    // iteration, divided by the loads in flight (stages); plus one DRAM latency per wave of blocks
+    // on the busiest SM, for the first loads (the pipeline's fill). The latency is L2's and
+    // DRAM's weighted by the L2 model's miss ratio of the reads.
+    const RegionCounts* hot = nullptr;
+    for (size_t r = 1; r < issue->regions.size(); ++r)
+      if (issue->regions[r].anchored && (!hot || issue->regions[r].issued() > hot->issued()))
+        hot = &issue->regions[r];
+    if (hot && l.resident_blocks_per_sm > 0) {
+      const double threads = double(l.block.x) * l.block.y * l.block.z;
+      const double on_sm = std::ceil(blocks / m.sms);
+      const double resident_warps =
+          std::min<double>(l.resident_blocks_per_sm, on_sm) * std::ceil(threads / 32);
+      const double waves = std::ceil(on_sm / l.resident_blocks_per_sm);
+      double l2_read = 0, dram_read = 0;
+      for (const auto& b : l.buffers) l2_read += b.l2_read, dram_read += b.dram_read;
+      const double miss = l2_read > 0 ? std::min(1.0, dram_read / l2_read) : 0;
+      const Range latency = {(1 - miss) * m.l2_latency_clk.lo + miss * m.dram_latency_clk.lo,
+                             (1 - miss) * m.l2_latency_clk.hi + miss * m.dram_latency_clk.hi};
+      const double per_warp = hot->executions * busiest / resident_warps / hot->stages;
+      char at[16];
+      std::snprintf(at, sizeof at, "%04x", hot->first);
+      const Range clocks = {per_warp * latency.lo + waves * m.dram_latency_clk.lo,
+                            per_warp * latency.hi + waves * m.dram_latency_clk.hi};
+      e.parts.push_back({"latency", clocks.lo / m.clock_hz.hi, clocks.hi / m.clock_hz.lo,
+                         fmt("%.0f", per_warp) + " iterations per resident warp of the loop at " +
+                             at + ", " + std::to_string(hot->stages) + " stage(s)" +
+                             fmt(", %.0f%% L2 misses", 100 * miss) + fmt(", %.0f wave(s)", waves)});
+    }
   } else if (useful_ffma > 0 && l.mma == 0) {
     part("ffma", useful_ffma * busiest, m.ffma_per_s(),
          si(useful_ffma) + " useful FMAs (not counted: a lower bound)");

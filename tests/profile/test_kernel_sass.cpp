@@ -195,6 +195,65 @@ TEST(KernelSass, TheEstimateChargesIssueSlotsAndPipes) {
   EXPECT_EQ(e.bound, "issue");
 }
 
+TEST(KernelSass, TheEstimateChargesTheHottestLoopsLatencyOverItsStagesInFlight) {
+  const MachineModel m = h200();
+  LaunchProfile l;
+  l.blocks = l.blocks_run = 132;  // one block of 8 warps per SM
+  l.block = dim3(256, 1, 1);
+  l.resident_blocks_per_sm = 1;
+  IssueCounts c;
+  c.instructions = 1;
+  c.regions.resize(3);
+  c.regions[1].anchored = true;
+  c.regions[1].instructions = 10;
+  c.regions[1].executions = 132 * 8 * 100;  // 100 iterations per warp
+  c.regions[2].anchored = true;             // a colder loop: not the one that waits
+  c.regions[2].instructions = 1;
+  c.regions[2].executions = 132 * 8 * 100;
+  auto latency = [&] {
+    for (const auto& p : estimate(l, m, 0, c).parts)
+      if (p.resource == "latency") return p;
+    ADD_FAILURE() << "no latency part";
+    return Estimate::Part{};
+  };
+  // No L2 model: every load an L2 hit; one DRAM latency for the single wave's first loads.
+  EXPECT_NEAR(latency().hi, (100 * m.l2_latency_clk.hi + m.dram_latency_clk.hi) / m.clock_hz.lo,
+              1e-12);
+  EXPECT_NEAR(latency().lo, (100 * m.l2_latency_clk.lo + m.dram_latency_clk.lo) / m.clock_hz.hi,
+              1e-12);
+  c.regions[1].stages = 4;  // a 4-stage cp.async loop waits a quarter as often
+  EXPECT_NEAR(latency().hi, (25 * m.l2_latency_clk.hi + m.dram_latency_clk.hi) / m.clock_hz.lo,
+              1e-12);
+  ::cpu_cuda::prof::BufferTraffic b;  // half the reads miss L2
+  b.l2_read = 2e6;
+  b.dram_read = 1e6;
+  l.buffers.push_back(b);
+  EXPECT_NEAR(latency().hi,
+              (25 * (m.l2_latency_clk.hi + m.dram_latency_clk.hi) / 2 + m.dram_latency_clk.hi) /
+                  m.clock_hz.lo,
+              1e-12);
+}
+
+TEST(KernelSass, StagesComeFromTheLoopsWaitOnAsyncCopies) {
+  const std::string text = R"(.text._ZN5tconv7gpu_run1kEv:
+        /*0000*/                   S2R R0, SR_TID.X ;
+.L_x_0:
+        /*0010*/                   LDGSTS.E.BYPASS.128 [R1], desc[UR4][R2.64] ;
+        /*0020*/                   LDGDEPBAR ;
+        /*0030*/                   DEPBAR.LE SB0, 0x2 ;
+        /*0040*/                   HMMA.16816.F32 R4, R8, R12, R4 ;
+        /*0050*/               @P0 BRA `(.L_x_0) ;
+        /*0060*/                   EXIT ;
+)";
+  const KernelSass k = parse_kernel_sass(text);
+  const IssueCounts c = dynamic_issue(*k.function("tconv::gpu_run::k()"), {}, 1);
+  ASSERT_EQ(c.regions.size(), 2u);
+  EXPECT_EQ(c.regions[1].stages, 3);
+  EXPECT_EQ(c.regions[0].stages, 3);  // the function holds the loop
+  EXPECT_EQ(k.function("tconv::gpu_run::k()")->code[2].operands, "");
+  EXPECT_EQ(k.function("tconv::gpu_run::k()")->code[3].operands, "SB0, 0x2");
+}
+
 // The build's own code: the direct kernel of phase_gemm is there with its loops, and its
 // integer work outweighs its FP32 arithmetic.
 TEST(KernelSass, TheBuildsDisassemblyHoldsOurKernels) {
