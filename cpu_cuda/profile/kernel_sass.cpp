@@ -51,7 +51,9 @@ std::string frame_of(const std::string& comment) {
          std::to_string(std::atol(comment.c_str() + ln + 5));
 }
 
-std::string base_of(const std::string& opcode) { return opcode.substr(0, opcode.find('.')); }
+std::string base_of(const std::string& opcode) {
+  return opcode.substr(0, opcode.find('.'));
+}
 
 bool one_of(const std::string& s, std::initializer_list<const char*> names) {
   for (const char* n : names)
@@ -82,16 +84,26 @@ std::string trim(const std::string& s) {
 
 const char* pipe_name(Pipe p) {
   switch (p) {
-    case Pipe::alu: return "alu";
-    case Pipe::fma_heavy: return "fma_heavy";
-    case Pipe::fma: return "fma";
-    case Pipe::xu: return "xu";
-    case Pipe::memory: return "memory";
-    case Pipe::tensor: return "tensor";
-    case Pipe::uniform: return "uniform";
-    case Pipe::control: return "control";
-    case Pipe::other: return "other";
-    case Pipe::nop: return "nop";
+    case Pipe::alu:
+      return "alu";
+    case Pipe::fma_heavy:
+      return "fma_heavy";
+    case Pipe::fma:
+      return "fma";
+    case Pipe::xu:
+      return "xu";
+    case Pipe::memory:
+      return "memory";
+    case Pipe::tensor:
+      return "tensor";
+    case Pipe::uniform:
+      return "uniform";
+    case Pipe::control:
+      return "control";
+    case Pipe::other:
+      return "other";
+    case Pipe::nop:
+      return "nop";
   }
   return "?";
 }
@@ -107,22 +119,23 @@ Pipe pipe_of(const std::string& opcode) {
       one_of(b, {"LDL", "STL", "SHFL", "MATCH", "LDGDEPBAR", "ARRIVES", "SYNCS"}))
     return Pipe::memory;
   if (one_of(b, {"HMMA", "IMMA", "DMMA", "BMMA", "HGMMA", "IGMMA", "QGMMA"})) return Pipe::tensor;
-  if (one_of(b, {"FFMA", "FADD", "FMUL", "FFMA32I", "FADD32I", "FMUL32I", "HFMA2", "HADD2",
-                 "HMUL2", "FSWZADD"}))
+  if (one_of(b, {"FFMA", "FADD", "FMUL", "FFMA32I", "FADD32I", "FMUL32I", "HFMA2", "HADD2", "HMUL2",
+                 "FSWZADD"}))
     return Pipe::fma;
   if (one_of(b, {"IMAD", "IMUL", "IMAD32I", "IMUL32I", "IDP", "IMADSP"})) return Pipe::fma_heavy;
   if (one_of(b, {"MUFU", "I2F", "F2I", "F2F", "FRND", "I2I", "POPC", "FLO", "BREV"}))
     return Pipe::xu;
-  if (one_of(b, {"IADD3", "IADD", "IADD32I", "VIADD", "VIADDMNMX", "VIMNMX", "ISETP", "LOP3",
-                 "LOP", "LOP32I", "SHF", "SHL", "SHR", "LEA", "ISCADD", "IABS", "IMNMX", "SEL",
-                 "FSEL", "FSETP", "FMNMX", "PRMT", "BMSK", "PLOP3", "P2R", "R2P", "I2FP",
-                 "F2FP", "HSETP2", "HMNMX2", "FCHK", "CSET", "CSETP", "ISETP"}))
+  if (one_of(b, {"IADD3",  "IADD",   "IADD32I", "VIADD", "VIADDMNMX", "VIMNMX", "ISETP",
+                 "LOP3",   "LOP",    "LOP32I",  "SHF",   "SHL",       "SHR",    "LEA",
+                 "ISCADD", "IABS",   "IMNMX",   "SEL",   "FSEL",      "FSETP",  "FMNMX",
+                 "PRMT",   "BMSK",   "PLOP3",   "P2R",   "R2P",       "I2FP",   "F2FP",
+                 "HSETP2", "HMNMX2", "FCHK",    "CSET",  "CSETP",     "ISETP"}))
     return Pipe::alu;
   if (b == "S2UR" || b == "R2UR" || b == "VOTEU" || (b.size() > 1 && b[0] == 'U'))
     return Pipe::uniform;
-  if (one_of(b, {"BRA", "BRX", "JMP", "JMX", "EXIT", "RET", "CALL", "BSSY", "BSYNC", "BAR",
-                 "WARPSYNC", "YIELD", "DEPBAR", "BPT", "MEMBAR", "ERRBAR", "CCTL", "KILL",
-                 "NANOSLEEP", "BREAK", "WARPGROUP"}))
+  if (one_of(b, {"BRA",    "BRX",    "JMP",  "JMX",      "EXIT",      "RET",    "CALL",
+                 "BSSY",   "BSYNC",  "BAR",  "WARPSYNC", "YIELD",     "DEPBAR", "BPT",
+                 "MEMBAR", "ERRBAR", "CCTL", "KILL",     "NANOSLEEP", "BREAK",  "WARPGROUP"}))
     return Pipe::control;
   return Pipe::other;
 }
@@ -140,7 +153,7 @@ SassFunction parse_function(const std::string& name, const std::string& text) {
   std::istringstream in(text);
   std::string line;
   std::map<std::string, uint32_t> labels;                // label -> offset it names
-  std::vector<std::string> open_labels;                   // read, awaiting their instruction
+  std::vector<std::string> open_labels;                  // read, awaiting their instruction
   std::vector<std::pair<size_t, std::string>> branches;  // (instruction, target label)
   std::vector<std::string> chain;
   bool chain_open = false;  // the //## lines just read are one chain
@@ -230,8 +243,7 @@ KernelSass parse_kernel_sass(std::string text) {
     pos = next == std::string::npos ? t.size() : next + 1;
   }
   if (!pending.empty()) k.index.emplace(pending, std::make_pair(pending_begin, t.size()));
-  if (k.index.empty())
-    k.unavailable = "the disassembly holds no " + k.arch + " function";
+  if (k.index.empty()) k.unavailable = "the disassembly holds no " + k.arch + " function";
   return k;
 }
 
@@ -269,10 +281,9 @@ IssueCounts dynamic_issue(const SassFunction& f, const std::vector<SiteCounters>
   };
   std::vector<Region> regions{{0, n ? n - 1 : 0}};
   auto index_of = [&](int64_t offset) {
-    return size_t(std::lower_bound(f.code.begin(), f.code.end(), offset,
-                                   [](const SassInstruction& i, int64_t o) {
-                                     return int64_t(i.offset) < o;
-                                   }) -
+    return size_t(std::lower_bound(
+                      f.code.begin(), f.code.end(), offset,
+                      [](const SassInstruction& i, int64_t o) { return int64_t(i.offset) < o; }) -
                   f.code.begin());
   };
   // A branch to itself ends the function after its last EXIT (padding that never runs).
@@ -435,7 +446,8 @@ IssueCounts dynamic_issue(const SassFunction& f, const std::vector<SiteCounters>
     RegionCounts& rc = out.regions[r];
     rc.first = n ? f.code[regions[r].first].offset : 0;
     rc.last = n ? f.code[regions[r].last].offset : 0;
-    if (n && !f.code[regions[r].first].lines.empty()) rc.line = f.code[regions[r].first].lines.front();
+    if (n && !f.code[regions[r].first].lines.empty())
+      rc.line = f.code[regions[r].first].lines.front();
     rc.executions = regions[r].count;
     rc.anchored = r == 0 || regions[r].anchored >= 0;
     bool async_copies = false;
@@ -446,8 +458,8 @@ IssueCounts dynamic_issue(const SassFunction& f, const std::vector<SiteCounters>
       if (op.rfind("DEPBAR.LE", 0) == 0) {
         const size_t comma = f.code[i].operands.find(',');
         if (comma != std::string::npos)
-          waits_leave = std::max(waits_leave,
-                                 int(std::strtol(f.code[i].operands.c_str() + comma + 1, nullptr, 0)));
+          waits_leave = std::max(
+              waits_leave, int(std::strtol(f.code[i].operands.c_str() + comma + 1, nullptr, 0)));
       }
     }
     if (async_copies && waits_leave >= 0) rc.stages = waits_leave + 1;

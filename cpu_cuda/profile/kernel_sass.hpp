@@ -51,7 +51,7 @@ Pipe pipe_of(const std::string& opcode);
 
 struct SassInstruction {
   uint32_t offset = 0;
-  std::string opcode;  // mnemonic with its modifiers, e.g. "LDG.E.CONSTANT"
+  std::string opcode;    // mnemonic with its modifiers, e.g. "LDG.E.CONSTANT"
   std::string operands;  // the rest of the line, without the ';'
   bool predicated = false;
   int64_t target = -1;             // a branch's target offset; -1 for anything else
@@ -101,7 +101,7 @@ struct RegionCounts {
 };
 struct IssueCounts {
   std::vector<RegionCounts> regions;  // the function body first, then its loops
-  double instructions = 0;       // issued, all pipes (NOPs excluded)
+  double instructions = 0;            // issued, all pipes (NOPs excluded)
   std::map<Pipe, double> by_pipe;
   int loops = 0;                 // regions made by backward branches
   int loops_without_anchor = 0;  // counted as running once per entry (a lower bound)

@@ -69,7 +69,9 @@ __global__ void mma_loop_kernel(float* out, int iters) {
 }
 
 // Registers: a kernel whose machine code is taken to need 255 registers per thread.
-__global__ void heavy_kernel(float* out) { out[blockIdx.x * blockDim.x + threadIdx.x] = 1.f; }
+__global__ void heavy_kernel(float* out) {
+  out[blockIdx.x * blockDim.x + threadIdx.x] = 1.f;
+}
 
 class Validation : public ::testing::Test {
  protected:
@@ -151,9 +153,8 @@ TEST_F(Validation, MmaSyncThroughput) {
   // arXiv 2501.12084: mma.sync m16n8k16 f16 -> f32 at about 668 TFLOP/s on an H100 SXM.
   const int blocks = 132 * 64, threads = 128, iters = 512;
   auto out = ::cpu_cuda::device_vec<float>(size_t(blocks) * threads, 0.f, "out");
-  const prof::LaunchProfile l = profile([&] {
-    launch(mma_loop_kernel, dim3(blocks), dim3(threads), 0, nullptr, out.data(), iters);
-  });
+  const prof::LaunchProfile l = profile(
+      [&] { launch(mma_loop_kernel, dim3(blocks), dim3(threads), 0, nullptr, out.data(), iters); });
   const double mma = double(blocks) * (threads / 32) * iters;
   EXPECT_NEAR(l.mma / mma, 1.0, 1e-9);
   expect_rate("mma.sync f16, FLOP/s", mma * 4096, profile::estimate(l, m, 0),
@@ -164,8 +165,8 @@ TEST_F(Validation, RegisterLimitedKernelRunsOneBlockPerSm) {
   // CUDA's occupancy rule: 255 registers (256 allocated per thread) x 256 threads = 64K, the
   // whole register file: one block per SM, limited by registers.
   auto out = ::cpu_cuda::device_vec<float>(size_t(264) * 256, 0.f, "out");
-  const prof::LaunchProfile l = profile(
-      [&] { launch(heavy_kernel, dim3(264), dim3(256), 0, nullptr, out.data()); }, false);
+  const prof::LaunchProfile l =
+      profile([&] { launch(heavy_kernel, dim3(264), dim3(256), 0, nullptr, out.data()); }, false);
   EXPECT_EQ(l.regs_per_thread, 255);
   EXPECT_EQ(l.resident_blocks_per_sm, 1);
   EXPECT_EQ(l.residency_limit, "registers");
