@@ -372,6 +372,7 @@ struct SiteAcc {
   Space space = Space::global;
   Kind kind = Kind::load;
   bool read_only = false;
+  int32_t alloc = -1;
   double requests = 0, lanes = 0, bytes = 0, sectors = 0, ideal_sectors = 0, wavefronts = 0,
          ideal_wavefronts = 0, block_sectors = 0;
 };
@@ -395,7 +396,8 @@ struct LaunchState {
   std::unordered_map<uint64_t, uint32_t> seq;
   std::vector<BlockFootprint> footprints;
   double mma = 0;
-  int64_t max_read_only_sectors = 0;  // the L1 rule: the largest block's read-only footprint
+  // The L1 rule: per buffer, the largest block's read-only footprint (sectors).
+  std::map<int32_t, int64_t> read_only_sectors;
 };
 
 // racecheck's record of one byte of shared memory (profiler.hpp): its last write and the reads
@@ -590,6 +592,7 @@ void account_request(LaunchState& L, const Rec* b, const Rec* e) {
   site.space = b->space;
   site.kind = b->kind;
   site.read_only = site.read_only || b->read_only;
+  if (site.alloc < 0) site.alloc = b->alloc;
   site.requests += 1;
   site.lanes += double(e - b);
   std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
@@ -659,22 +662,30 @@ void finish_block() {
     account_request(L, recs.data() + i, recs.data() + j);
     i = j;
   }
-  // The L1 rule: the block's distinct read-only sectors, each credited to one site (the first
-  // instruction that reads it: unrolled copies of one access read the same sectors).
+  // The L1 rule: the block's distinct read-only sectors per buffer, each credited to one site
+  // (the first instruction that reads it: unrolled copies of one access read the same sectors).
   {
-    std::vector<std::pair<uintptr_t, uintptr_t>> ro;  // (sector, pc)
-    for (const Rec& r : recs)
-      if (r.read_only && r.space == Space::global)
-        for (uintptr_t sct = r.addr >> 5; sct <= (r.addr + r.size - 1) >> 5; ++sct)
-          ro.push_back({sct, r.pc});
-    std::sort(ro.begin(), ro.end());
-    int64_t distinct = 0;
-    for (size_t i = 0; i < ro.size(); ++i)
-      if (i == 0 || ro[i].first != ro[i - 1].first) {
-        L.sites[ro[i].second].block_sectors += 1;
-        ++distinct;
+    struct Ro {
+      int32_t alloc;
+      uintptr_t sector, pc;
+      bool operator<(const Ro& o) const {
+        return std::tie(alloc, sector, pc) < std::tie(o.alloc, o.sector, o.pc);
       }
-    L.max_read_only_sectors = std::max(L.max_read_only_sectors, distinct);
+    };
+    std::vector<Ro> ro;
+    for (const Rec& r : recs)
+      if (r.read_only && r.space == Space::global && r.alloc >= 0)
+        for (uintptr_t sct = r.addr >> 5; sct <= (r.addr + r.size - 1) >> 5; ++sct)
+          ro.push_back({r.alloc, sct, r.pc});
+    std::sort(ro.begin(), ro.end());
+    std::map<int32_t, int64_t> distinct;
+    for (size_t i = 0; i < ro.size(); ++i)
+      if (i == 0 || ro[i].sector != ro[i - 1].sector || ro[i].alloc != ro[i - 1].alloc) {
+        L.sites[ro[i].pc].block_sectors += 1;
+        ++distinct[ro[i].alloc];
+      }
+    for (const auto& [a, n] : distinct)
+      L.read_only_sectors[a] = std::max(L.read_only_sectors[a], n);
   }
   if (s.settings.l2) {
     BlockFootprint fp;
@@ -1091,6 +1102,7 @@ void launch_end(bool failed) {
     c.sectors = a.sectors * out.scale;
     c.ideal_sectors = a.ideal_sectors * out.scale;
     c.read_only = a.read_only;
+    c.alloc = a.alloc;
     c.block_sectors = a.block_sectors * out.scale;
     c.wavefronts = a.wavefronts * out.scale;
     c.ideal_wavefronts = a.ideal_wavefronts * out.scale;
@@ -1104,14 +1116,27 @@ void launch_end(bool failed) {
                                   out.static_smem, out.regs_per_thread);
   out.resident_blocks_per_sm = res.blocks;
   out.residency_limit = res.limit;
-  out.l1_read_only_per_sm = double(res.blocks) * double(L.max_read_only_sectors) * 32;
+  // Buffers in increasing footprint, as many as fit in the L1 beside the resident blocks'
+  // shared memory; a read-only site of a held buffer costs its distinct sectors per block.
   out.l1_bytes = double(std::max<int64_t>(
       0, s.settings.l1_smem_per_sm -
              int64_t(res.blocks) * (out.static_smem + s.settings.smem_reserved_per_block)));
-  out.l1_holds_read_only =
-      L.max_read_only_sectors > 0 && out.l1_read_only_per_sm <= out.l1_bytes;
+  std::vector<std::pair<int64_t, int32_t>> by_size;
+  for (const auto& [a, n] : L.read_only_sectors) by_size.push_back({n, a});
+  std::sort(by_size.begin(), by_size.end());
+  std::set<int32_t> held;
+  for (const auto& [n, a] : by_size) {
+    const double bytes = double(res.blocks) * double(n) * 32;
+    out.l1_read_only_per_sm += bytes;
+    if (out.l1_held_per_sm + bytes <= out.l1_bytes) {
+      out.l1_held_per_sm += bytes;
+      held.insert(a);
+      out.l1_held.push_back(L.allocs[size_t(a)].name.empty() ? "?" : L.allocs[size_t(a)].name);
+    }
+  }
+  out.l1_holds_read_only = !held.empty() && held.size() == by_size.size();
   for (SiteCounters& c : out.sites)
-    c.l2_sectors = c.read_only && out.l1_holds_read_only ? c.block_sectors : c.sectors;
+    c.l2_sectors = c.read_only && held.count(c.alloc) ? c.block_sectors : c.sectors;
   for (size_t a = 0; a < L.allocs.size(); ++a) {
     BufferTraffic bt;
     bt.name = L.allocs[a].name;
@@ -1122,7 +1147,6 @@ void launch_end(bool failed) {
   }
   if (s.settings.l2 && !L.footprints.empty()) run_l2_model(L, out);
   L.footprints.clear();
-  L.max_read_only_sectors = 0;
   s.launches.push_back(std::move(out));
 }
 

@@ -37,11 +37,12 @@
 //              rule (32 banks of 4 bytes; lanes reading the same word share it; accesses of 8
 //              bytes are served per half-warp and of 16 bytes per quarter-warp) and the
 //              conflict-free count. Per launch: mma.sync instructions.
-//   L1 rule    a global load through __ldg is read-only data, which the SM's L1 keeps: where the
-//              read-only sectors a block touches, times the blocks resident on an SM, fit the
-//              L1 left beside their shared memory, each such sector is charged to L2 once per
-//              block instead of once per request (no reuse across blocks is assumed). Other
-//              loads are charged per request.
+//   L1 rule    a global load through __ldg is read-only data, which the SM's L1 keeps: per
+//              buffer, the read-only sectors the largest block touches times the blocks resident
+//              on an SM is its footprint; buffers in increasing footprint, as many as fit in the
+//              L1 left beside the blocks' shared memory, are held, and a read-only sector of a
+//              held buffer is charged to L2 once per block instead of once per request (no reuse
+//              across blocks is assumed). Other loads are charged per request.
 //   L2 model   DRAM bytes per buffer: blocks in launch order, one wave of resident blocks at a
 //              time, an LRU of 32-byte sectors the size of the modelled GPU's L2.
 //
@@ -109,6 +110,7 @@ struct SiteCounters {
   double requests = 0, lane_accesses = 0, bytes = 0;
   double sectors = 0, ideal_sectors = 0;        // global
   bool read_only = false;     // a load through __ldg
+  int32_t alloc = -1;         // global: its buffer (index in LaunchProfile::buffers), -1 if none
   double block_sectors = 0;   // read-only: the distinct sectors of each block, summed
   // Sectors this site requests from L2: under the L1 rule a read-only site's block_sectors.
   double l2_sectors = 0;
@@ -139,9 +141,11 @@ struct LaunchProfile {
   int resident_blocks_per_sm = 0;
   std::string residency_limit;  // Residency::limit
   int regs_per_thread = 0;      // of the GPU machine code; 0: unknown
-  // The L1 rule: the read-only footprint of the largest block times the resident blocks, the L1
-  // left beside their shared memory, and whether the first fits in the second.
-  double l1_read_only_per_sm = 0, l1_bytes = 0;
+  // The L1 rule: the read-only footprint per SM (each buffer's largest block's, times the
+  // resident blocks), the L1 left beside their shared memory, the buffers it holds (in increasing
+  // footprint, as many as fit) and their footprint, and whether it holds them all.
+  double l1_read_only_per_sm = 0, l1_bytes = 0, l1_held_per_sm = 0;
+  std::vector<std::string> l1_held;
   bool l1_holds_read_only = false;
   double mma = 0;               // mma.sync instructions (scaled)
   std::vector<SiteCounters> sites;

@@ -270,13 +270,18 @@ std::string format_launch(const LaunchProfile& l, const MachineModel& m, double 
   }
   os << "  eff: global = ideal sectors / sectors; shared = conflict-free wavefronts / wavefronts\n";
   os << "  mma.sync: " << si(l.mma) << "\n";
-  if (l.l1_read_only_per_sm > 0)
+  if (l.l1_read_only_per_sm > 0) {
+    std::string held;
+    for (const std::string& b : l.l1_held) held += (held.empty() ? "" : ", ") + b;
     os << "  L1: read-only (__ldg) footprint " << si(l.l1_read_only_per_sm) << "B per SM ("
        << l.resident_blocks_per_sm << " block(s)) against " << si(l.l1_bytes)
        << "B of L1 beside their shared memory: "
-       << (l.l1_holds_read_only ? "held, charged to L2 once per block"
-                                : "does not fit, every request goes to L2")
+       << (held.empty() ? std::string("nothing held, every request goes to L2")
+                        : "holds " + held + " (" + si(l.l1_held_per_sm) +
+                              "B), charged to L2 once per block" +
+                              (l.l1_holds_read_only ? "" : "; the rest per request"))
        << "\n";
+  }
   std::string why;
   const std::optional<IssueCounts> issue = issue_of(l, &why);
   if (issue) {
