@@ -73,6 +73,16 @@ __global__ void heavy_kernel(float* out) {
   out[blockIdx.x * blockDim.x + threadIdx.x] = 1.f;
 }
 
+// The L1 rule: a small read-only buffer every block rereads, a large one it reads twice.
+__global__ void ldg_reuse_kernel(const float* small, const float* big, float* out, int reps,
+                                 int big_n) {
+  float acc = 0.f;
+  for (int r = 0; r < reps; ++r) acc += __ldg(small + threadIdx.x);
+  for (int pass = 0; pass < 2; ++pass)
+    for (int i = int(threadIdx.x); i < big_n; i += int(blockDim.x)) acc += __ldg(big + i);
+  out[blockIdx.x * blockDim.x + threadIdx.x] = acc;
+}
+
 class Validation : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -159,6 +169,33 @@ TEST_F(Validation, MmaSyncThroughput) {
   EXPECT_NEAR(l.mma / mma, 1.0, 1e-9);
   expect_rate("mma.sync f16, FLOP/s", mma * 4096, profile::estimate(l, m, 0),
               Range{668e12, 668e12});
+}
+
+TEST_F(Validation, L1HoldsTheReadOnlyBuffersThatFit) {
+  // 8 blocks of 256 threads per SM: small's 1 KiB per block fits, big's 320 KiB does not.
+  const int blocks = 132, threads = 256, reps = 16, big_n = 80 * 1024;
+  auto small = ::cpu_cuda::device_vec<float>(threads, 1.f, "small");
+  auto big = ::cpu_cuda::device_vec<float>(size_t(big_n), 1.f, "big");
+  auto out = ::cpu_cuda::device_vec<float>(size_t(blocks) * threads, 0.f, "out");
+  const prof::LaunchProfile l = profile(
+      [&] {
+        launch(ldg_reuse_kernel, dim3(blocks), dim3(threads), 0, nullptr, small.data(), big.data(),
+               out.data(), reps, big_n);
+      },
+      false);
+  EXPECT_EQ(l.l1_held, std::vector<std::string>{"small"});
+  EXPECT_FALSE(l.l1_holds_read_only);
+  double small_sectors = 0, small_l2 = 0, big_sectors = 0, big_l2 = 0;
+  for (const auto& c : l.sites) {
+    if (!c.read_only) continue;
+    const bool is_small = l.buffers[size_t(c.alloc)].name == "small";
+    (is_small ? small_sectors : big_sectors) += c.sectors;
+    (is_small ? small_l2 : big_l2) += c.l2_sectors;
+  }
+  EXPECT_NEAR(small_sectors, double(blocks) * reps * 32, 1e-6);  // 1 KiB = 32 sectors, per read
+  EXPECT_NEAR(small_l2, double(blocks) * 32, 1e-6);              // once per block
+  EXPECT_NEAR(big_l2, big_sectors, 1e-6);                        // every request
+  EXPECT_NEAR(big_sectors, double(blocks) * 2 * big_n * 4 / 32, 1e-6);
 }
 
 TEST_F(Validation, RegisterLimitedKernelRunsOneBlockPerSm) {
