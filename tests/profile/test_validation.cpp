@@ -9,10 +9,12 @@
 // occupancy rule. Loaded latency (a pointer chase) is not modelled, so it has no row yet.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "cpu_cuda/device_memory.hpp"
 #include "cpu_cuda/profile/profile_report.hpp"
@@ -81,6 +83,32 @@ __global__ void ldg_reuse_kernel(const float* small, const float* big, float* ou
   for (int pass = 0; pass < 2; ++pass)
     for (int i = int(threadIdx.x); i < big_n; i += int(blockDim.x)) acc += __ldg(big + i);
   out[blockIdx.x * blockDim.x + threadIdx.x] = acc;
+}
+
+// A pointer chase: one warp, each lane following its own chain of dependent loads.
+constexpr int kChaseLine = __LINE__ + 4;  // the line of the load below
+__global__ void chase_kernel(const unsigned* next, unsigned* out, int steps) {
+  unsigned p = threadIdx.x;
+  for (int i = 0; i < steps; ++i) {
+    p = next[p];
+  }
+  out[threadIdx.x] = p;
+}
+
+// The chase's machine code, as nvcc makes such a loop (the test kernels are CPU code only, with
+// no SASS of their own): the dependent load, the address, the branch back.
+std::string chase_sass() {
+  const std::string at = "\t//## File \"/src/tests/profile/test_validation.cpp\", line " +
+                         std::to_string(kChaseLine) + "\n";
+  return ".text._ZN5tconv5chaseEv:\n"
+         "        /*0000*/                   S2R R0, SR_TID.X ;\n"
+         ".L_x_0:\n" +
+         at +
+         "        /*0010*/                   LDG.E R0, desc[UR4][R2.64] ;\n"
+         "        /*0020*/                   IMAD.WIDE.U32 R2, R0, 0x4, R4 ;\n"
+         "        /*0030*/               @P0 BRA `(.L_x_0) ;\n"
+         "        /*0040*/                   STG.E desc[UR4][R6.64], R0 ;\n"
+         "        /*0050*/                   EXIT ;\n";
 }
 
 class Validation : public ::testing::Test {
@@ -196,6 +224,38 @@ TEST_F(Validation, L1HoldsTheReadOnlyBuffersThatFit) {
   EXPECT_NEAR(small_l2, double(blocks) * 32, 1e-6);              // once per block
   EXPECT_NEAR(big_l2, big_sectors, 1e-6);                        // every request
   EXPECT_NEAR(big_sectors, double(blocks) * 2 * big_n * 4 / 32, 1e-6);
+}
+
+// Loaded latency: the time per dependent load the chain predicts, against the model's own
+// latencies. These are assumptions (machine_model.hpp: no published table was transcribed), so
+// this checks the chain (the loop's iterations from its access counts, the L2 model's miss ratio,
+// the latency part, the fill, the launch overhead), not the latencies.
+TEST_F(Validation, PointerChaseTakesTheLoadedLatencyPerStep) {
+  const profile::KernelSass k = profile::parse_kernel_sass(chase_sass());
+  const profile::SassFunction* f = k.function("tconv::chase()");
+  ASSERT_NE(f, nullptr);
+  const int steps = 10000;
+  for (const bool dram : {false, true}) {
+    // L2: 64 chains of 32-byte strides that wrap after 8 steps (every sector after the first lap
+    // hits); DRAM: strides of 16 KiB that never come back (every step a new sector, a cold miss).
+    const size_t n = dram ? size_t(steps + 1) * 4096 : 64 * 8;
+    std::vector<unsigned> host(n);
+    for (size_t i = 0; i < n; ++i)
+      host[i] = dram ? unsigned(std::min(n - 1, i + 4096)) : unsigned((i + 64) % n);
+    auto next = ::cpu_cuda::to_device(host, "next");
+    auto out = ::cpu_cuda::device_vec<unsigned>(32, 0u, "out");
+    const prof::LaunchProfile l = profile(
+        [&] { launch(chase_kernel, dim3(1), dim3(32), 0, nullptr, next.data(), out.data(), steps); });
+    const profile::IssueCounts issue = profile::dynamic_issue(*f, l.sites, 1);
+    ASSERT_EQ(issue.regions.size(), 2u);
+    EXPECT_NEAR(issue.regions[1].executions, steps, 1e-3 * steps);
+    const Range latency = dram ? m.dram_latency_clk : m.l2_latency_clk;
+    // As a rate: dependent loads per second, the clock over the latency.
+    expect_rate(dram ? "DRAM pointer chase, loads/s (the model's assumed latency)"
+                     : "L2 pointer chase, loads/s (the model's assumed latency)",
+                steps, profile::estimate(l, m, 0, issue),
+                Range{m.clock_hz.lo / latency.hi, m.clock_hz.hi / latency.lo});
+  }
 }
 
 TEST_F(Validation, RegisterLimitedKernelRunsOneBlockPerSm) {
