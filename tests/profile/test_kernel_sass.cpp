@@ -258,7 +258,9 @@ TEST(KernelSass, StagesComeFromTheLoopsWaitOnAsyncCopies) {
 // integer work outweighs its FP32 arithmetic.
 TEST(KernelSass, TheBuildsDisassemblyHoldsOurKernels) {
   const KernelSass& k = build_kernel_sass();
-  if (!k.unavailable.empty()) GTEST_SKIP() << "no disassembly: " << k.unavailable;
+  // scripts/bootstrap.sh installs nvdisasm, as it does cuobjdump for the registers: a build
+  // without it is a broken setup, not a machine that lacks something optional.
+  ASSERT_EQ(k.unavailable, "") << "the build wrote no disassembly";
   const SassFunction* f = k.function(
       "void tconv::gpu_run::phase_direct_kernel<float, (tconv::Layout)0, 8>(tconv::pg::gpu_run::"
       "DirectParams)");
@@ -269,7 +271,9 @@ TEST(KernelSass, TheBuildsDisassemblyHoldsOurKernels) {
     ffma += i.opcode.rfind("FFMA", 0) == 0;
     integer += p == Pipe::alu || p == Pipe::fma_heavy;
     backward += i.target >= 0 && i.target < int64_t(i.offset);
-    for (const std::string& line : i.lines) EXPECT_EQ(line.find("/work/"), std::string::npos);
+    for (const std::string& line : i.lines)  // our files as the sites name them, from kernels/
+      if (line.find("kernels/") != std::string::npos)
+        EXPECT_EQ(line.rfind("kernels/", 0), 0u) << line;
   }
   EXPECT_GT(ffma, 0);
   EXPECT_GT(integer, ffma);
