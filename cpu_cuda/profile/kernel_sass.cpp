@@ -309,7 +309,7 @@ IssueCounts dynamic_issue(const SassFunction& f, const std::vector<SiteCounters>
       if (regions[r].first <= i && i <= regions[r].last &&
           (home[i] == 0 || span(regions[r]) < span(regions[size_t(home[i])])))
         home[i] = int(r);
-  // 2. Anchors: per counted site, the matching memory instructions share its requests.
+  // 2. Anchors: per counted site, the memory instructions its requests are the executions of.
   struct Key {
     std::string line;
     Space space;
