@@ -92,12 +92,16 @@ struct SharedArray {
   std::string name;
 };
 
+}  // namespace
+
 std::string demangle(const char* s) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(s, nullptr, nullptr, &status),
                                            std::free);
   return status == 0 && d ? std::string(d.get()) : std::string(s);
 }
+
+namespace {
 
 // Function symbols by address (kernels in anonymous namespaces are local symbols, which dladdr
 // does not see).
@@ -185,6 +189,8 @@ std::string short_function(const std::string& f) {
   return out;
 }
 
+}  // namespace
+
 std::string relative_path(const std::string& path) {
   for (const char* root : {"/kernels/", "/bench/", "/tests/", "/core/", "/reference/"}) {
     const size_t pos = path.rfind(root);
@@ -192,6 +198,8 @@ std::string relative_path(const std::string& path) {
   }
   return path;
 }
+
+namespace {
 
 struct Frame {
   std::string function, file;

@@ -159,6 +159,10 @@ void clear();
 
 // file:line (function) of an instruction address, as the reports print it.
 std::string symbolize(uintptr_t pc);
+// A demangled symbol (the symbol itself where it does not demangle).
+std::string demangle(const char* symbol);
+// A source path as the sites name it: from kernels/, bench/, tests/, core/ or reference/ on.
+std::string relative_path(const std::string& path);
 // Whether a function is one of our kernels' one-line access helpers (load_scalar, load_vec, ...):
 // a site is named by the helper's caller, and by the helper itself only where no caller in our
 // kernels' code is known.

@@ -14,16 +14,35 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+}  // namespace
+
 std::string trim(const std::string& s) {
   const size_t a = s.find_first_not_of(" \t\r");
   const size_t b = s.find_last_not_of(" \t\r");
   return a == std::string::npos ? "" : s.substr(a, b - a + 1);
 }
 
-}  // namespace
+std::string gpu_symbol(const std::string& cpu_symbol) {
+  return replace_all(cpu_symbol, "::cpu_run::", "::gpu_run::");
+}
+
+std::string read_generated(const char* path, std::string* why) {
+  if (!path) {
+    *why = "built without it";
+    return "";
+  }
+  std::ifstream f(path);
+  if (!f) {
+    *why = std::string("cannot read ") + path;
+    return "";
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
 
 int KernelResources::of_cpu_symbol(const std::string& cpu_symbol) const {
-  const auto it = regs.find(replace_all(cpu_symbol, "::cpu_run::", "::gpu_run::"));
+  const auto it = regs.find(gpu_symbol(cpu_symbol));
   return it == regs.end() ? 0 : it->second;
 }
 
@@ -52,22 +71,20 @@ KernelResources parse_kernel_resources(const std::string& text) {
 }
 
 const KernelResources& build_kernel_resources() {
-  static const KernelResources r = [] {
 #ifdef TCONV_KERNEL_RESOURCES
-    std::ifstream f(TCONV_KERNEL_RESOURCES);
-    if (!f) {
+  static const char* const path = TCONV_KERNEL_RESOURCES;
+#else
+  static const char* const path = nullptr;
+#endif
+  static const KernelResources r = [] {
+    std::string why;
+    const std::string text = read_generated(path, &why);
+    if (!why.empty()) {
       KernelResources none;
-      none.unavailable = std::string("cannot read ") + TCONV_KERNEL_RESOURCES;
+      none.unavailable = path ? why : "built without the kernel resource dump";
       return none;
     }
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return parse_kernel_resources(ss.str());
-#else
-    KernelResources none;
-    none.unavailable = "built without the kernel resource dump";
-    return none;
-#endif
+    return parse_kernel_resources(text);
   }();
   return r;
 }

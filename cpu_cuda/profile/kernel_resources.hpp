@@ -18,6 +18,15 @@ struct KernelResources {
   int of_cpu_symbol(const std::string& cpu_symbol) const;
 };
 
+// The GPU build's symbol of a kernel whose CPU build has this demangled symbol: the runtime's
+// namespace cpu_run read as the GPU build's gpu_run.
+std::string gpu_symbol(const std::string& cpu_symbol);
+// A text file the build generated, whole; "" with *why set where it cannot be read, or where the
+// binary was built without it (path null).
+std::string read_generated(const char* path, std::string* why);
+// Spaces and tabs at both ends removed.
+std::string trim(const std::string& s);
+
 // Parses the demangled cuobjdump text: "arch = sm_90" sections, "Function NAME:" lines followed
 // by "REG:N ..." lines. A text that holds no sm_90 function is unavailable, saying so.
 KernelResources parse_kernel_resources(const std::string& text);

@@ -1,15 +1,16 @@
 #include "cpu_cuda/profile/kernel_sass.hpp"
 
-#include <cxxabi.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <set>
 #include <sstream>
+
+#include "cpu_cuda/profile/kernel_resources.hpp"
+
+#include "cpu_cuda/profile/kernel_resources.hpp"
 
 namespace tconv::profile {
 
@@ -19,35 +20,13 @@ using ::cpu_cuda::prof::Kind;
 using ::cpu_cuda::prof::SiteCounters;
 using ::cpu_cuda::prof::Space;
 
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
-    s.replace(pos, from.size(), to);
-  return s;
-}
-
-std::string demangle(const std::string& mangled) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> d(
-      abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status), std::free);
-  return status == 0 && d ? std::string(d.get()) : mangled;
-}
-
-// As the profiler's sites name files (cpu_cuda/profiler.cpp, relative_path).
-std::string relative_path(const std::string& path) {
-  for (const char* root : {"/kernels/", "/bench/", "/tests/", "/core/", "/reference/"}) {
-    const size_t pos = path.rfind(root);
-    if (pos != std::string::npos) return path.substr(pos + 1);
-  }
-  return path;
-}
-
 // `//## File "PATH", line N[ inlined at ...]`: the first frame, as "path:N".
 std::string frame_of(const std::string& comment) {
   const size_t q0 = comment.find('"');
   const size_t q1 = q0 == std::string::npos ? q0 : comment.find('"', q0 + 1);
   const size_t ln = q1 == std::string::npos ? q1 : comment.find("line ", q1);
   if (ln == std::string::npos) return "";
-  return relative_path(comment.substr(q0 + 1, q1 - q0 - 1)) + ":" +
+  return ::cpu_cuda::prof::relative_path(comment.substr(q0 + 1, q1 - q0 - 1)) + ":" +
          std::to_string(std::atol(comment.c_str() + ln + 5));
 }
 
@@ -72,12 +51,6 @@ std::vector<std::pair<Space, Kind>> accesses_of(const std::string& opcode) {
   if (b == "ATOMS") return {{Space::shared, Kind::atomic}};
   if (b == "LDGSTS") return {{Space::global, Kind::load}, {Space::shared, Kind::store}};
   return {};
-}
-
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t\r");
-  const size_t b = s.find_last_not_of(" \t\r");
-  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
 }
 
 }  // namespace
@@ -129,7 +102,7 @@ Pipe pipe_of(const std::string& opcode) {
                  "LOP3",   "LOP",    "LOP32I",  "SHF",   "SHL",       "SHR",    "LEA",
                  "ISCADD", "IABS",   "IMNMX",   "SEL",   "FSEL",      "FSETP",  "FMNMX",
                  "PRMT",   "BMSK",   "PLOP3",   "P2R",   "R2P",       "I2FP",   "F2FP",
-                 "HSETP2", "HMNMX2", "FCHK",    "CSET",  "CSETP",     "ISETP"}))
+                 "HSETP2", "HMNMX2", "FCHK",    "CSET",  "CSETP"}))
     return Pipe::alu;
   if (b == "S2UR" || b == "R2UR" || b == "VOTEU" || (b.size() > 1 && b[0] == 'U'))
     return Pipe::uniform;
@@ -141,7 +114,7 @@ Pipe pipe_of(const std::string& opcode) {
 }
 
 const SassFunction* KernelSass::of_cpu_symbol(const std::string& cpu_symbol) const {
-  return function(replace_all(cpu_symbol, "::cpu_run::", "::gpu_run::"));
+  return function(gpu_symbol(cpu_symbol));
 }
 
 namespace {
@@ -236,7 +209,7 @@ KernelSass parse_kernel_sass(std::string text) {
     if (eol == std::string::npos) eol = t.size();
     if (eol > pos + 7 && t[eol - 1] == ':') {
       if (!pending.empty()) k.index.emplace(pending, std::make_pair(pending_begin, pos));
-      pending = demangle(t.substr(pos + 6, eol - pos - 7));
+      pending = ::cpu_cuda::prof::demangle(t.substr(pos + 6, eol - pos - 7).c_str());
       pending_begin = eol;
     }
     const size_t next = t.find("\n.text.", eol);
@@ -248,22 +221,20 @@ KernelSass parse_kernel_sass(std::string text) {
 }
 
 const KernelSass& build_kernel_sass() {
-  static const KernelSass k = [] {
 #ifdef TCONV_KERNEL_SASS
-    std::ifstream f(TCONV_KERNEL_SASS);
-    if (!f) {
+  static const char* const path = TCONV_KERNEL_SASS;
+#else
+  static const char* const path = nullptr;
+#endif
+  static const KernelSass k = [] {
+    std::string why;
+    std::string text = read_generated(path, &why);
+    if (!why.empty()) {
       KernelSass none;
-      none.unavailable = std::string("cannot read ") + TCONV_KERNEL_SASS;
+      none.unavailable = path ? why : "built without the kernel disassembly";
       return none;
     }
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return parse_kernel_sass(ss.str());
-#else
-    KernelSass none;
-    none.unavailable = "built without the kernel disassembly";
-    return none;
-#endif
+    return parse_kernel_sass(std::move(text));
   }();
   return k;
 }

@@ -272,8 +272,9 @@ TEST(KernelSass, TheBuildsDisassemblyHoldsOurKernels) {
     integer += p == Pipe::alu || p == Pipe::fma_heavy;
     backward += i.target >= 0 && i.target < int64_t(i.offset);
     for (const std::string& line : i.lines)  // our files as the sites name them, from kernels/
-      if (line.find("kernels/") != std::string::npos)
+      if (line.find("kernels/") != std::string::npos) {
         EXPECT_EQ(line.rfind("kernels/", 0), 0u) << line;
+      }
   }
   EXPECT_GT(ffma, 0);
   EXPECT_GT(integer, ffma);
